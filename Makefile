@@ -1,0 +1,54 @@
+# dmarcgate. A fresh machine with Go needs nothing else for build, run and test.
+GO        ?= go
+BIN       := bin/dmarcgate
+CONFIG    ?= config.example.toml
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME  ?= 30s
+# Load parameters for `make bench`.
+BENCH_N   ?= 20000
+BENCH_C   ?= 50
+BENCH_SIZE ?= 4096
+
+.PHONY: all build run test vet fmt-check lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dmarcgate
+
+run: build
+	./$(BIN) serve --config $(CONFIG)
+
+# What CI runs: formatting, vet, every test with the race detector, shuffled.
+test: fmt-check vet
+	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+lint: vet
+	$(GO) run $(STATICCHECK) ./...
+
+# Each fuzz target for FUZZTIME (go test -fuzz runs one target at a time).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# Load test: sink alone, then the gateway in front of it (see README).
+bench: build
+	$(GO) build -o bin/dmarcload ./cmd/dmarcload
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE)
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE)
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./policy ./queue ./store ./smtpd
+
+clean:
+	rm -rf bin var

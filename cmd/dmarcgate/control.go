@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// One-shot commands (queue, quarantine, reports) run while serve holds the
+// database lock, so serve answers them on a Unix socket in state_dir; without
+// a running serve, the command opens the state itself.
+
+const controlSocket = "control.sock"
+
+// op is one one-shot operation: it writes its output to w.
+type op func(ctx context.Context, a *app, w io.Writer, arg string) error
+
+var ops = map[string]op{
+	"queue-list":         opQueueList,
+	"queue-flush":        opQueueFlush,
+	"quarantine-list":    opQuarantineList,
+	"quarantine-release": opQuarantineRelease,
+	"quarantine-delete":  opQuarantineDelete,
+}
+
+type controlServer struct {
+	l  net.Listener
+	hs *http.Server
+}
+
+func startControl(stateDir string, a *app, log *slog.Logger) (*controlServer, error) {
+	path := filepath.Join(stateDir, controlSocket)
+	_ = os.Remove(path) // a stale socket of a previous run; the database lock proves no serve uses it
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	_ = os.Chmod(path, 0o600)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/op", func(w http.ResponseWriter, r *http.Request) {
+		name, arg := r.FormValue("op"), r.FormValue("arg")
+		fn, ok := ops[name]
+		if !ok {
+			http.Error(w, "unknown operation "+name, http.StatusNotFound)
+			return
+		}
+		var out strings.Builder
+		if err := fn(r.Context(), a, &out, arg); err != nil {
+			log.Warn("control operation failed", "op", name, "err", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, out.String())
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(l) }()
+	return &controlServer{l: l, hs: hs}, nil
+}
+
+func (c *controlServer) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.hs.Shutdown(ctx)
+}
+
+// errNoServer: nobody answers on the control socket.
+var errNoServer = errors.New("no running server")
+
+// callServer runs the operation in a running serve, if there is one.
+func callServer(ctx context.Context, stateDir, name, arg string, w io.Writer) error {
+	path := filepath.Join(stateDir, controlSocket)
+	if _, err := os.Stat(path); err != nil {
+		return errNoServer
+	}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
+	form := url.Values{"op": {name}, "arg": {arg}}
+	resp, err := client.PostForm("http://dmarcgate/op", form)
+	if err != nil {
+		return errNoServer
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return errors.New(strings.TrimSpace(string(msg)))
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// runOp runs an operation through a running serve or, failing that, locally.
+func runOp(ctx context.Context, configPath, name, arg string, w io.Writer) error {
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	if err := callServer(ctx, cfg.StateDir, name, arg, w); !errors.Is(err, errNoServer) {
+		return err
+	}
+	a, err := openApp(cfg, newLogger(cfg), 3*time.Second)
+	if err != nil {
+		return fmt.Errorf("%w (is a dmarcgate serve using %s without answering on its control socket?)", err, cfg.StateDir)
+	}
+	defer a.Close()
+	return ops[name](ctx, a, w, arg)
+}

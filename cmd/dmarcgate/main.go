@@ -1,0 +1,160 @@
+// Command dmarcgate is an inbound mail gateway that enforces DMARC before the
+// end of DATA and relays accepted mail to a downstream store. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"dmarcgate/config"
+)
+
+// Exit codes (CONTRACT.md): 0 success, 1 runtime failure, 2 usage or configuration.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError is bad command-line usage (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage: dmarcgate COMMAND [--config FILE] [options]
+
+commands:
+  serve                          run the gateway until SIGTERM/SIGINT
+  check --ip IP --helo NAME --mail-from ADDR [--json] [FILE]
+                                 evaluate one message as serve would (stdin without FILE)
+  record DOMAIN                  explain the DMARC policy that applies to DOMAIN
+  reports send                   close the current period and send every due report
+  reports preview [--domain D]   print the aggregate report XML of the open period
+  queue list | queue flush       show the relay queue / retry every deferred message now
+  quarantine list | release ID | delete ID
+                                 manage messages held by dmarc.quarantine = "hold"
+  config check                   validate the configuration file
+  version                        print the version
+
+--config defaults to ` + config.DefaultPath + "\n"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdin, stdout)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "dmarcgate: "+oneLine(err.Error()))
+	var ue usageError
+	var ce *config.Error
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ce):
+		return exitUsage
+	case errors.Is(err, flag.ErrHelp):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"no command given\n" + usage}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest)
+	case "check":
+		return cmdCheck(ctx, rest, stdin, stdout)
+	case "record":
+		return cmdRecord(ctx, rest, stdout)
+	case "reports":
+		return cmdReports(ctx, rest, stdout)
+	case "queue":
+		return cmdQueue(ctx, rest, stdout)
+	case "quarantine":
+		return cmdQuarantine(ctx, rest, stdout)
+	case "config":
+		return cmdConfig(rest, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "dmarcgate", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q (try dmarcgate help)", cmd)}
+}
+
+var version = "dev"
+
+// oneLine keeps an error to one line on stderr.
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// newFlags makes a flag set with --config; parse errors are usage errors.
+func newFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	path := fs.String("config", config.DefaultPath, "configuration file")
+	return fs, path
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
+	}
+	return nil
+}
+
+// parseInterleaved parses flags that may come after positional arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdConfig(args []string, stdout io.Writer) error {
+	fs, path := newFlags("config")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "check" {
+		return usageError{"usage: dmarcgate config check [--config FILE]"}
+	}
+	if _, err := config.Load(*path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", *path)
+	return nil
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"dmarcgate/config"
+	"dmarcgate/queue"
+	"dmarcgate/smtpd"
+)
+
+// readyFunc learns the bound addresses (tests listen on "127.0.0.1:0").
+type readyFunc func(smtp []net.Addr, metrics net.Addr)
+
+// shutdownGrace bounds how long open sessions may take to finish.
+const shutdownGrace = 30 * time.Second
+
+func cmdServe(ctx context.Context, args []string) error {
+	fs, path := newFlags("serve")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, newLogger(cfg), nil)
+}
+
+// serve runs the gateway until ctx ends, then shuts down gracefully: stop
+// accepting, let sessions finish, stop the workers, close the database.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready readyFunc) error {
+	a, err := openApp(cfg, log, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	srv, err := a.smtpServer()
+	if err != nil {
+		return err
+	}
+	listeners, err := listenAll(cfg.SMTP.Listen)
+	if err != nil {
+		return err
+	}
+	metricsLn, err := startMetrics(cfg.Metrics.Listen, a, srv, log)
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	ctl, err := startControl(cfg.StateDir, a, log)
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	a.queue.Start(ctx)
+	var wg sync.WaitGroup
+	for _, l := range listeners {
+		wg.Add(1)
+		go func(l net.Listener) {
+			defer wg.Done()
+			if err := srv.Serve(l); err != nil {
+				log.Error("smtp listener stopped", "addr", l.Addr().String(), "err", err)
+			}
+		}(l)
+		log.Info("listening", "addr", l.Addr().String())
+	}
+	if ready != nil {
+		ready(addrsOf(listeners), addrOf(metricsLn))
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("smtp shutdown", "err", err)
+	}
+	wg.Wait()
+	ctl.Close()
+	if metricsLn != nil {
+		metricsLn.Close()
+	}
+	if err := a.queue.Stop(sctx); err != nil {
+		log.Warn("queue shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func (a *app) smtpServer() (*smtpd.Server, error) {
+	cfg := a.cfg
+	var tlsConf *tls.Config
+	if cfg.SMTP.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey)
+		if err != nil {
+			return nil, &config.Error{Key: "smtp.tls_cert", Msg: err.Error()}
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	srv := &smtpd.Server{
+		Config: smtpd.Config{
+			Hostname:            cfg.Hostname,
+			AcceptDomains:       cfg.SMTP.AcceptDomains,
+			MaxMessageSize:      cfg.SMTP.MaxMessageSize,
+			MaxRecipients:       cfg.SMTP.MaxRecipients,
+			MaxConnections:      cfg.SMTP.MaxConnections,
+			MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+			ReadTimeout:         cfg.SMTP.ReadTimeout.Duration,
+			SessionTimeout:      cfg.SMTP.SessionTimeout.Duration,
+			TLS:                 tlsConf,
+		},
+		Evaluator: a.eval,
+		Queue:     a.queue,
+		DB:        a.db,
+		Logger:    a.log,
+	}
+	if cfg.Relay.VerifyRecipients {
+		srv.Verifier = queue.NewVerifier(queue.VerifierConfig{
+			RelayAddr: cfg.Relay.Address, Protocol: cfg.Relay.Protocol, Hostname: cfg.Hostname,
+		})
+	}
+	return srv, nil
+}
+
+func listenAll(addrs []string) ([]net.Listener, error) {
+	var ls []net.Listener
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll(ls)
+			return nil, fmt.Errorf("smtp.listen: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+func addrsOf(ls []net.Listener) []net.Addr {
+	out := make([]net.Addr, len(ls))
+	for i, l := range ls {
+		out[i] = l.Addr()
+	}
+	return out
+}
+
+func addrOf(l net.Listener) net.Addr {
+	if l == nil {
+		return nil
+	}
+	return l.Addr()
+}
+
+// startMetrics serves /metrics and /healthz; an empty address disables it.
+func startMetrics(addr string, a *app, srv *smtpd.Server, log *slog.Logger) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	registerGauges(a, srv)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return l, nil
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dmarcgate/auth"
+	"dmarcgate/config"
+	"dmarcgate/policy"
+	"dmarcgate/queue"
+	"dmarcgate/resolver"
+	"dmarcgate/smtpd"
+	"dmarcgate/store"
+)
+
+// app holds the parts every command shares, wired from the configuration.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	res     *resolver.Client
+	db      *store.DB
+	queue   *queue.Queue
+	checker *auth.Checker
+	eval    *smtpd.Evaluator
+}
+
+const dbFile = "dmarcgate.db"
+
+// newLogger writes structured lines to stderr at the configured level.
+func newLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// newEvaluator wires DNS and the DMARC settings; it needs no state.
+func newEvaluator(cfg *config.Config) (*resolver.Client, *auth.Checker, *smtpd.Evaluator, error) {
+	res, err := resolver.New(resolver.Config{Servers: cfg.DNS.Servers, Timeout: cfg.DNS.Timeout.Duration, CacheSize: cfg.DNS.CacheSize})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("dns: %w", err)
+	}
+	checker := &auth.Checker{Resolver: res, OrgMethod: cfg.DMARC.OrgDomain, MaxSignatures: 5}
+	overrides, err := overridesFrom(cfg.DMARC.Override)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	eval := &smtpd.Evaluator{
+		Checker: checker,
+		Policy: smtpd.Policy{
+			AuthservID:       cfg.AuthservID(),
+			Monitor:          cfg.DMARC.Mode == "monitor",
+			Quarantine:       cfg.DMARC.Quarantine,
+			QuarantineHeader: cfg.DMARC.QuarantineHeader,
+			TempFail:         cfg.DMARC.OnTempError == "tempfail",
+			LegacyPct:        cfg.DMARC.LegacyPct,
+			Overrides:        overrides,
+		},
+		Roll: roll,
+	}
+	return res, checker, eval, nil
+}
+
+// roll draws the legacy pct sample (RFC 7489 §6.6.4).
+func roll() int {
+	n, err := rand.Int(rand.Reader, big.NewInt(100))
+	if err != nil {
+		return 0
+	}
+	return int(n.Int64())
+}
+
+func overridesFrom(list []config.Override) ([]smtpd.Override, error) {
+	out := make([]smtpd.Override, 0, len(list))
+	for i := range list {
+		o := &list[i]
+		exp, _ := o.ExpiresAt()
+		so := smtpd.Override{Domain: o.Domain, Action: policy.Action(o.Action), Reason: o.Reason, Comment: o.Comment, Expires: exp}
+		for _, n := range o.Network {
+			if !strings.Contains(n, "/") {
+				if ip := net.ParseIP(n); ip.To4() != nil {
+					n += "/32"
+				} else {
+					n += "/128"
+				}
+			}
+			_, ipn, err := net.ParseCIDR(n)
+			if err != nil {
+				return nil, &config.Error{Key: fmt.Sprintf("dmarc.override[%d].network", i), Msg: err.Error()}
+			}
+			so.Networks = append(so.Networks, ipn)
+		}
+		out = append(out, so)
+	}
+	return out, nil
+}
+
+// openApp opens the state (database, queue) as well. Another process holding
+// the database makes it fail after a short wait rather than hang.
+func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app, error) {
+	res, checker, eval, err := newEvaluator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	db, err := store.Open(filepath.Join(cfg.StateDir, dbFile), lockWait)
+	if err != nil {
+		return nil, err
+	}
+	q, err := queue.New(db, queueConfig(cfg, res, log))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval}, nil
+}
+
+func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) queue.Config {
+	return queue.Config{
+		Dir:           cfg.StateDir,
+		Hostname:      cfg.Hostname,
+		RelayAddr:     cfg.Relay.Address,
+		RelayProtocol: cfg.Relay.Protocol,
+		RelayTLS:      cfg.Relay.TLS,
+		Smarthost:     cfg.Outbound.Smarthost,
+		Resolver:      res,
+		Workers:       cfg.Queue.Workers,
+		RetryFirst:    cfg.Queue.RetryFirst.Duration,
+		RetryMax:      cfg.Queue.RetryMax.Duration,
+		GiveUp:        cfg.Queue.GiveUp.Duration,
+		Logger:        log,
+	}
+}
+
+func (a *app) Close() error {
+	return a.db.Close()
+}
+
+// loadConfig loads --config; its errors are *config.Error (exit 2).
+func loadConfig(path string) (*config.Config, error) {
+	return config.Load(path)
+}

@@ -1,0 +1,229 @@
+// Package config loads and validates dmarcgate's one TOML configuration file.
+// Decoding is strict: an unknown key or a value of the wrong type is an error
+// naming the key and its line. Defaults live in Default(). It does no I/O
+// besides reading the file (and checking that TLS files exist).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	toml "github.com/pelletier/go-toml/v2"
+)
+
+// DefaultPath is where the commands look without --config.
+const DefaultPath = "/etc/dmarcgate/config.toml"
+
+// Config is the whole file. Each section is a plain struct.
+type Config struct {
+	Hostname       string         `toml:"hostname"`
+	StateDir       string         `toml:"state_dir"`
+	Log            Log            `toml:"log"`
+	SMTP           SMTP           `toml:"smtp"`
+	DNS            DNS            `toml:"dns"`
+	Relay          Relay          `toml:"relay"`
+	Queue          Queue          `toml:"queue"`
+	Outbound       Outbound       `toml:"outbound"`
+	DMARC          DMARC          `toml:"dmarc"`
+	Reporting      Reporting      `toml:"reporting"`
+	FailureReports FailureReports `toml:"failure_reports"`
+	Metrics        Metrics        `toml:"metrics"`
+}
+
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+type SMTP struct {
+	Listen              []string `toml:"listen"`
+	AcceptDomains       []string `toml:"accept_domains"`
+	MaxMessageSize      int64    `toml:"max_message_size"`
+	MaxRecipients       int      `toml:"max_recipients"`
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	ReadTimeout         Duration `toml:"read_timeout"`
+	// SessionTimeout bounds a whole connection, so a client trickling bytes
+	// cannot hold a slot for ever.
+	SessionTimeout Duration `toml:"session_timeout"`
+	TLSCert        string   `toml:"tls_cert"`
+	TLSKey         string   `toml:"tls_key"`
+}
+
+type DNS struct {
+	Servers   []string `toml:"servers"`
+	Timeout   Duration `toml:"timeout"`
+	CacheSize int      `toml:"cache_size"`
+}
+
+type Relay struct {
+	Address          string `toml:"address"`
+	Protocol         string `toml:"protocol"`
+	VerifyRecipients bool   `toml:"verify_recipients"`
+	// TLS asks for STARTTLS towards the downstream when it offers it.
+	TLS bool `toml:"tls"`
+}
+
+type Queue struct {
+	Workers    int      `toml:"workers"`
+	RetryFirst Duration `toml:"retry_first"`
+	RetryMax   Duration `toml:"retry_max"`
+	GiveUp     Duration `toml:"give_up"`
+}
+
+type Outbound struct {
+	Smarthost string `toml:"smarthost"`
+}
+
+type DMARC struct {
+	Mode             string     `toml:"mode"`
+	AuthservID       string     `toml:"authserv_id"`
+	Quarantine       string     `toml:"quarantine"`
+	QuarantineHeader string     `toml:"quarantine_header"`
+	OnTempError      string     `toml:"on_temperror"`
+	OrgDomain        string     `toml:"org_domain"`
+	LegacyPct        string     `toml:"legacy_pct"`
+	Override         []Override `toml:"override"`
+}
+
+// Override is a local exception to the sender's DMARC policy.
+type Override struct {
+	Domain  string   `toml:"domain"`  // RFC5322.From domain (and its subdomains); "" = any
+	Network []string `toml:"network"` // client networks in CIDR form; empty = any
+	Action  string   `toml:"action"`  // none, quarantine or reject
+	Reason  string   `toml:"reason"`  // forwarded, mailing_list, trusted_forwarder, local_policy
+	Comment string   `toml:"comment"` // free text carried into aggregate reports
+	Expires string   `toml:"expires"` // RFC 3339 date or time; "" = never
+}
+
+type Reporting struct {
+	Enabled   bool     `toml:"enabled"`
+	OrgName   string   `toml:"org_name"`
+	Email     string   `toml:"email"`
+	Interval  Duration `toml:"interval"`
+	Smarthost string   `toml:"smarthost"`
+	// SendDelay is the upper bound of the random delay after a period ends.
+	SendDelay               Duration      `toml:"send_delay"`
+	MaxPerDestinationPerDay int           `toml:"max_per_destination_per_day"`
+	MaxPerPeriod            int           `toml:"max_per_period"`
+	DropAfter               Duration      `toml:"drop_after"`
+	SuppressFor             Duration      `toml:"suppress_for"`
+	DKIM                    ReportingDKIM `toml:"dkim"`
+}
+
+type ReportingDKIM struct {
+	Domain   string `toml:"domain"`
+	Selector string `toml:"selector"`
+	KeyFile  string `toml:"key_file"`
+}
+
+type FailureReports struct {
+	Enabled                 bool     `toml:"enabled"`
+	IncludeBody             bool     `toml:"include_body"`
+	Redact                  bool     `toml:"redact"`
+	PerSourceInterval       Duration `toml:"per_source_interval"`
+	MaxPerDestinationPerDay int      `toml:"max_per_destination_per_day"`
+	MaxPerHour              int      `toml:"max_per_hour"`
+}
+
+type Metrics struct {
+	Listen string `toml:"listen"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s").
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (like \"30s\" or \"24h\"): %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Error is a configuration problem; the CLI exits 2 on it.
+type Error struct {
+	Path string
+	Line int // 0 when not known
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads, decodes strictly, applies defaults and validates.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Path: path, Msg: err.Error()}
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.Path = path
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes a configuration document (defaults applied) and validates it.
+func Parse(data []byte) (*Config, error) {
+	cfg := Default()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return nil, decodeError(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) && ce.Line == 0 {
+			ce.Line = lineOf(data, ce.Key)
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func decodeError(err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) && len(sm.Errors) > 0 {
+		de := sm.Errors[0]
+		line, _ := de.Position()
+		return &Error{Line: line, Key: strings.Join(de.Key(), "."), Msg: "unknown key"}
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		return &Error{Line: line, Key: strings.Join(de.Key(), "."), Msg: msg}
+	}
+	return &Error{Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+}

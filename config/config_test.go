@@ -1,0 +1,117 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+hostname = "mx.test"
+[smtp]
+accept_domains = ["Example.ORG."]
+[relay]
+address = "127.0.0.1:10025"
+[reporting]
+org_name = "Test"
+email = "dmarc@example.org"
+`
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatalf("config.example.toml: %v", err)
+	}
+	if cfg.Hostname != "mx.example.org" || cfg.AuthservID() != "mx.example.org" {
+		t.Errorf("hostname/authserv-id = %q/%q", cfg.Hostname, cfg.AuthservID())
+	}
+	if cfg.SMTP.ReadTimeout.Duration != 60*time.Second || cfg.Reporting.Interval.Duration != 24*time.Hour {
+		t.Errorf("durations: %v %v", cfg.SMTP.ReadTimeout, cfg.Reporting.Interval)
+	}
+}
+
+func TestDefaultsAndNormalisation(t *testing.T) {
+	cfg, err := Parse([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.SMTP.AcceptDomains[0]; got != "example.org" {
+		t.Errorf("accept domain normalised to %q", got)
+	}
+	if cfg.SMTP.MaxMessageSize != 26214400 || cfg.DMARC.Mode != "enforce" || cfg.DMARC.OrgDomain != "treewalk" {
+		t.Errorf("defaults not applied: %+v", cfg.SMTP)
+	}
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	cases := []struct {
+		name, doc, wantKey string
+		wantLine         int
+	}{
+		{"unknown top key", "bogus = 1\n" + minimal, "bogus", 1},
+		{"unknown nested key", minimal + "[dmarc]\nmood = \"x\"\n", "dmarc.mood", 11},
+		{"wrong type", strings.Replace(minimal, `hostname = "mx.test"`, `hostname = 5`, 1), "hostname", 2},
+		{"bad duration", minimal + "[dns]\ntimeout = \"soon\"\n", "dns.timeout", 11},
+		{"missing hostname", strings.Replace(minimal, `hostname = "mx.test"`, ``, 1), "hostname", 0},
+		{"missing relay", strings.Replace(minimal, `address = "127.0.0.1:10025"`, ``, 1), "relay.address", 0},
+		{"missing domains", strings.Replace(minimal, `accept_domains = ["Example.ORG."]`, ``, 1), "smtp.accept_domains", 0},
+		{"bad mode", minimal + "[dmarc]\nmode = \"strict\"\n", "dmarc.mode", 11},
+		{"bad protocol", strings.Replace(minimal, "[relay]\n", "[relay]\nprotocol = \"uucp\"\n", 1), "relay.protocol", 6},
+		{"override without match", minimal + "[[dmarc.override]]\naction = \"none\"\nreason = \"forwarded\"\n", "dmarc.override[0]", 10},
+		{"override bad network", minimal + "[[dmarc.override]]\nnetwork = [\"10.0.0.0/33\"]\naction = \"none\"\nreason = \"forwarded\"\n", "dmarc.override[0].network", 11},
+		{"override bad reason", minimal + "[[dmarc.override]]\ndomain = \"a.example\"\naction = \"none\"\nreason = \"friend\"\n", "dmarc.override[0].reason", 13},
+		{"tls half", minimal + "[smtp]\n", "", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc))
+			if tc.wantKey == "" {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want *config.Error", err)
+			}
+			if ce.Key != tc.wantKey || ce.Line != tc.wantLine {
+				t.Errorf("key/line = %q/%d, want %q/%d (%v)", ce.Key, ce.Line, tc.wantKey, tc.wantLine, err)
+			}
+		})
+	}
+}
+
+func TestOverrideExpiry(t *testing.T) {
+	o := Override{Expires: "2027-01-01"}
+	at, err := o.ExpiresAt()
+	if err != nil || !at.Equal(time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ExpiresAt = %v, %v", at, err)
+	}
+}
+
+func TestLoadNamesPath(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(p, []byte("x = 1\n"+minimal), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), p+":1: x: unknown key") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte(minimal + "[[dmarc.override]]\ndomain=\"x\"\naction=\"none\"\nreason=\"forwarded\"\nexpires=\"2020-01-01\"\n"))
+	f.Add([]byte("hostname = [1,2]\n[smtp]\nlisten = \"x\""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data)
+		if err == nil && (cfg.Hostname == "" || cfg.Relay.Address == "" || len(cfg.SMTP.AcceptDomains) == 0) {
+			t.Fatalf("accepted a config without required keys")
+		}
+	})
+}

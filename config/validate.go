@@ -1,0 +1,223 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+)
+
+// Validate checks required keys, enumerations and addresses.
+func (c *Config) Validate() error {
+	checks := []func() error{c.validateTop, c.validateSMTP, c.validateRelay, c.validateDMARC, c.validateReporting}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func bad(key, format string, args ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *Config) validateTop() error {
+	if strings.TrimSpace(c.Hostname) == "" {
+		return bad("hostname", "required (the banner and EHLO name)")
+	}
+	if strings.ContainsAny(c.Hostname, " \t\r\n;") {
+		return bad("hostname", "not a host name: %q", c.Hostname)
+	}
+	if c.StateDir == "" {
+		return bad("state_dir", "required")
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		return bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		return bad("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	for _, s := range c.DNS.Servers {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return bad("dns.servers", "%q is not host:port", s)
+		}
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			return bad("metrics.listen", "%q is not host:port", c.Metrics.Listen)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateSMTP() error {
+	s := &c.SMTP
+	if len(s.Listen) == 0 {
+		return bad("smtp.listen", "required: at least one host:port")
+	}
+	for _, l := range s.Listen {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return bad("smtp.listen", "%q is not host:port", l)
+		}
+	}
+	if len(s.AcceptDomains) == 0 {
+		return bad("smtp.accept_domains", "required: the recipient domains this gateway accepts mail for")
+	}
+	for i, d := range s.AcceptDomains {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if d == "" || strings.ContainsAny(d, " @;,") {
+			return bad("smtp.accept_domains", "%q is not a domain", s.AcceptDomains[i])
+		}
+		s.AcceptDomains[i] = d
+	}
+	if s.MaxMessageSize <= 0 || s.MaxRecipients <= 0 || s.MaxConnections <= 0 || s.MaxConnectionsPerIP <= 0 {
+		return bad("smtp", "max_message_size, max_recipients, max_connections and max_connections_per_ip must be positive")
+	}
+	if s.ReadTimeout.Duration <= 0 {
+		return bad("smtp.read_timeout", "must be positive")
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return bad("smtp.tls_cert", "tls_cert and tls_key go together: set both or neither")
+	}
+	for key, f := range map[string]string{"smtp.tls_cert": s.TLSCert, "smtp.tls_key": s.TLSKey} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return bad(key, "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateRelay() error {
+	if c.Relay.Address == "" {
+		return bad("relay.address", "required: host:port of the downstream mail store")
+	}
+	if _, _, err := net.SplitHostPort(c.Relay.Address); err != nil {
+		return bad("relay.address", "%q is not host:port", c.Relay.Address)
+	}
+	if !oneOf(c.Relay.Protocol, "smtp", "lmtp") {
+		return bad("relay.protocol", "must be smtp or lmtp, not %q", c.Relay.Protocol)
+	}
+	if c.Outbound.Smarthost != "" {
+		if _, _, err := net.SplitHostPort(c.Outbound.Smarthost); err != nil {
+			return bad("outbound.smarthost", "%q is not host:port", c.Outbound.Smarthost)
+		}
+	}
+	q := c.Queue
+	if q.Workers <= 0 || q.RetryFirst.Duration <= 0 || q.RetryMax.Duration < q.RetryFirst.Duration || q.GiveUp.Duration <= 0 {
+		return bad("queue", "workers, retry_first, give_up must be positive and retry_max >= retry_first")
+	}
+	return nil
+}
+
+func (c *Config) validateDMARC() error {
+	d := &c.DMARC
+	enums := []struct {
+		key, val string
+		allowed  []string
+	}{
+		{"dmarc.mode", d.Mode, []string{"enforce", "monitor"}},
+		{"dmarc.quarantine", d.Quarantine, []string{"header", "hold"}},
+		{"dmarc.on_temperror", d.OnTempError, []string{"tempfail", "accept"}},
+		{"dmarc.org_domain", d.OrgDomain, []string{"treewalk", "psl"}},
+		{"dmarc.legacy_pct", d.LegacyPct, []string{"testing", "sample"}},
+	}
+	for _, e := range enums {
+		if !oneOf(e.val, e.allowed...) {
+			return bad(e.key, "must be %s, not %q", strings.Join(e.allowed, " or "), e.val)
+		}
+	}
+	if d.Quarantine == "header" {
+		name, _, ok := strings.Cut(d.QuarantineHeader, ":")
+		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(d.QuarantineHeader, "\r\n") {
+			return bad("dmarc.quarantine_header", "must be one header line \"Name: value\", not %q", d.QuarantineHeader)
+		}
+	}
+	for i := range d.Override {
+		if err := d.Override[i].validate(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Override) validate(i int) error {
+	key := fmt.Sprintf("dmarc.override[%d]", i)
+	o.Domain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(o.Domain)), ".")
+	if o.Domain == "" && len(o.Network) == 0 {
+		return bad(key, "needs a domain, a network, or both")
+	}
+	for _, n := range o.Network {
+		if _, _, err := net.ParseCIDR(n); err != nil && net.ParseIP(n) == nil {
+			return bad(key+".network", "%q is not an address or CIDR network", n)
+		}
+	}
+	if !oneOf(o.Action, "none", "quarantine", "reject") {
+		return bad(key+".action", "must be none, quarantine or reject, not %q", o.Action)
+	}
+	if !oneOf(o.Reason, "forwarded", "mailing_list", "trusted_forwarder", "local_policy") {
+		return bad(key+".reason", "must be forwarded, mailing_list, trusted_forwarder or local_policy, not %q", o.Reason)
+	}
+	if o.Expires != "" {
+		if _, err := o.ExpiresAt(); err != nil {
+			return bad(key+".expires", "%v", err)
+		}
+	}
+	return nil
+}
+
+// ExpiresAt parses Expires: an RFC 3339 time or a date (end of that day, UTC).
+func (o *Override) ExpiresAt() (time.Time, error) {
+	if o.Expires == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, o.Expires); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", o.Expires)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not an RFC 3339 time or YYYY-MM-DD date: %q", o.Expires)
+	}
+	return t.Add(24 * time.Hour), nil
+}
+
+func (c *Config) validateReporting() error {
+	r := &c.Reporting
+	if r.Enabled || c.FailureReports.Enabled {
+		if r.Email == "" {
+			return bad("reporting.email", "required while reporting or failure_reports is enabled")
+		}
+		if _, err := mail.ParseAddress(r.Email); err != nil || !strings.Contains(r.Email, "@") {
+			return bad("reporting.email", "%q is not an email address", r.Email)
+		}
+	}
+	if r.Enabled && r.OrgName == "" {
+		return bad("reporting.org_name", "required while reporting is enabled")
+	}
+	if r.Interval.Duration < time.Minute {
+		return bad("reporting.interval", "must be at least 1m")
+	}
+	if r.Smarthost != "" {
+		if _, _, err := net.SplitHostPort(r.Smarthost); err != nil {
+			return bad("reporting.smarthost", "%q is not host:port", r.Smarthost)
+		}
+	}
+	k := r.DKIM
+	if (k.Domain != "" || k.Selector != "" || k.KeyFile != "") && (k.Domain == "" || k.Selector == "" || k.KeyFile == "") {
+		return bad("reporting.dkim", "domain, selector and key_file go together")
+	}
+	return nil
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}

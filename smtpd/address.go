@@ -1,0 +1,66 @@
+package smtpd
+
+import (
+	"strings"
+)
+
+// splitAddress returns the local part and the lower-cased domain.
+func splitAddress(addr string) (local, domain string) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr, ""
+	}
+	return addr[:i], strings.ToLower(strings.TrimSuffix(addr[i+1:], "."))
+}
+
+// hasControl reports bytes that must never reach a header or a log line.
+func hasControl(s string) bool {
+	return strings.ContainsAny(s, "\r\n\x00")
+}
+
+// quoteAddress re-quotes a local part that go-smtp handed over unquoted, so the
+// address is valid on the wire again (RFC 5321 §4.1.2).
+func quoteAddress(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	local, _ := splitAddress(addr)
+	if isDotAtom(local) {
+		return addr
+	}
+	domain := addr[len(local):]
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range local {
+		if r == '"' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	b.WriteString(domain)
+	return b.String()
+}
+
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for _, r := range s {
+		if r >= 0x80 { // SMTPUTF8 local parts are atoms too (RFC 6531)
+			continue
+		}
+		if !isAtext(byte(r)) && r != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAtext(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}

@@ -1,0 +1,180 @@
+package smtpd
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	bolt "go.etcd.io/bbolt"
+
+	"dmarcgate/auth"
+	"dmarcgate/policy"
+	"dmarcgate/queue"
+	"dmarcgate/reporting"
+)
+
+// Data streams the message once: into the spool, through the DKIM hashes and
+// past the header capture. Then it evaluates DMARC and replies; a 250 means
+// the message and its report record are committed to disk.
+func (s *session) Data(r io.Reader) error {
+	if !s.hasFrom {
+		return replyInternal
+	}
+	body := s.srv.Queue.NewBody()
+	hdr := newHeaderCapture(s.srv.Config.MaxHeaderSize)
+	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx)
+	size, err := io.Copy(io.MultiWriter(body, hdr, neverFails{dkim}), r)
+	dkimOut, _ := dkim.Close()
+	if err != nil {
+		body.Abort()
+		return s.dataError(err, size)
+	}
+	if hdr.over {
+		body.Abort()
+		messagesTotal.WithLabelValues("header_too_big").Inc()
+		return replyHeaderTooBig
+	}
+	start := time.Now()
+	spf := <-s.spf
+	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
+	v := s.srv.Evaluator.Evaluate(s.ctx, tx, hdr.Bytes(), spf, dkimOut)
+	reply := s.finish(v, body, hdr.Bytes(), size)
+	messageDuration.Observe(time.Since(start).Seconds())
+	return reply
+}
+
+// finish acts on the verdict: enqueue (deliver, quarantine, hold), record
+// and refuse (reject), or refuse without a record (tempfail, bad From).
+func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64) *smtp.SMTPError {
+	log := s.logMessage(v, size)
+	switch v.Action {
+	case ActionBadFrom, ActionTempFail:
+		body.Abort()
+		messagesTotal.WithLabelValues(string(v.Action)).Inc()
+		log.Info("message refused", "reply", v.Reply.Code)
+		return v.Reply
+	case ActionReject:
+		body.Abort()
+		if err := s.recordOnly(v, header); err != nil {
+			log.Error("recording a rejected message failed", "err", err)
+		}
+		messagesTotal.WithLabelValues("rejected").Inc()
+		log.Info("message rejected", "reply", v.Reply.Code)
+		return v.Reply
+	}
+	m := s.message(v, header)
+	ev := s.event(v, header)
+	var extra func(tx *bolt.Tx) error
+	if s.srv.Recorder != nil {
+		extra = s.srv.Recorder.Record(ev)
+	}
+	id, err := s.srv.Queue.Enqueue(s.ctx, m, body, extra)
+	if err != nil {
+		messagesTotal.WithLabelValues("error").Inc()
+		log.Error("spooling failed", "err", err)
+		return replyInternal
+	}
+	messagesTotal.WithLabelValues(string(v.Action)).Inc()
+	log.Info("message accepted", "id", id)
+	return replyAccepted(id)
+}
+
+// message builds the queue entry: the envelope as the client gave it, our
+// trace and Authentication-Results fields first, forged A-R fields omitted.
+func (s *session) message(v *Verdict, header []byte) *queue.Message {
+	now := time.Now()
+	id := queue.NewID()
+	rcpts := make([]string, len(s.rcpts))
+	for i, r := range s.rcpts {
+		rcpts[i] = quoteAddress(r)
+	}
+	prefix := receivedHeader(s.helo(), s.ip, s.srv.Config.Hostname, id, s.rcpts, s.tlsState(), s.opts.UTF8, now)
+	prefix += v.AuthResults
+	if v.Action == ActionQuarantine {
+		prefix += s.srv.Evaluator.Policy.QuarantineHeader + "\r\n"
+	}
+	m := &queue.Message{
+		ID:       id,
+		Kind:     "mail",
+		Route:    queue.RouteRelay,
+		From:     quoteAddress(s.from),
+		To:       rcpts,
+		UTF8:     s.opts.UTF8,
+		Body8Bit: s.opts.Body == smtp.Body8BitMIME,
+		Prefix:   []byte(prefix),
+		Received: now,
+	}
+	for _, r := range auth.ForgedResults(header, s.srv.Evaluator.Policy.AuthservID) {
+		m.Omit = append(m.Omit, queue.Range{Start: int64(r.Start), End: int64(r.End)})
+	}
+	if v.Action == ActionHold {
+		m.Held, m.HoldReason = true, v.Decision.Why
+	}
+	return m
+}
+
+// recordOnly commits the report record of a message that is not queued.
+func (s *session) recordOnly(v *Verdict, header []byte) error {
+	if s.srv.Recorder == nil || s.srv.DB == nil {
+		return nil
+	}
+	fn := s.srv.Recorder.Record(s.event(v, header))
+	if fn == nil {
+		return nil
+	}
+	return s.srv.DB.Commit(s.ctx, fn)
+}
+
+func (s *session) event(v *Verdict, header []byte) *reporting.Event {
+	return &reporting.Event{
+		Time:         time.Now(),
+		SourceIP:     s.ip,
+		HELO:         s.helo(),
+		EnvelopeFrom: s.from,
+		EnvelopeTo:   s.rcpts,
+		HeaderFrom:   v.FromDomain,
+		SPF:          v.SPF.ToPolicy(),
+		DKIM:         dkimResults(v.DKIM),
+		Discovery:    v.Discovery,
+		Decision:     v.Decision,
+		Header:       header,
+		AuthResults:  v.AuthResults,
+	}
+}
+
+func (s *session) dataError(err error, size int64) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) && se.Code == smtp.ErrDataTooLarge.Code {
+		messagesTotal.WithLabelValues("too_big").Inc()
+		return replyTooBig
+	}
+	messagesTotal.WithLabelValues("incomplete").Inc()
+	s.srv.Logger.Info("message transfer failed", "client", s.ip, "size", size, "err", err)
+	return replyTruncated
+}
+
+func (s *session) logMessage(v *Verdict, size int64) *slog.Logger {
+	dkim := make([]string, 0, len(v.DKIM))
+	for _, d := range v.DKIM {
+		dkim = append(dkim, d.Domain+"="+string(d.Result))
+	}
+	disp := v.Decision.Disposition
+	if disp == "" {
+		disp = policy.ActionNone
+	}
+	return s.srv.Logger.With("client", s.ip.String(), "helo", s.helo(), "from", s.from, "rcpts", len(s.rcpts),
+		"size", size, "header_from", v.FromDomain, "spf", string(v.SPF.Result), "dkim", dkim,
+		"dmarc", string(v.Decision.Result), "policy", string(v.Decision.PolicyInForce),
+		"disposition", string(disp), "action", string(v.Action), "why", v.Decision.Why)
+}
+
+// neverFails keeps the DKIM verifier from stopping the spool write: a
+// verifier problem becomes a DKIM result, never a lost message.
+type neverFails struct{ w io.Writer }
+
+func (n neverFails) Write(p []byte) (int, error) {
+	_, _ = n.w.Write(p)
+	return len(p), nil
+}

@@ -1,0 +1,124 @@
+package smtpd
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// limitListener enforces max_connections and max_connections_per_ip before a
+// connection reaches go-smtp, and gives each accepted connection an idle and
+// an absolute deadline (so a slow-loris client holds at most one slot, and not
+// for long).
+type limitListener struct {
+	net.Listener
+	maxTotal, maxPerIP int
+	idle, session      time.Duration
+	onReject           func(reason string)
+
+	mu    sync.Mutex
+	total int
+	perIP map[string]int
+}
+
+func newLimitListener(l net.Listener, maxTotal, maxPerIP int, idle, session time.Duration, onReject func(string)) *limitListener {
+	return &limitListener{Listener: l, maxTotal: maxTotal, maxPerIP: maxPerIP, idle: idle, session: session,
+		onReject: onReject, perIP: make(map[string]int)}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteIP(c.RemoteAddr())
+		if msg, ok := l.admit(ip); !ok {
+			go l.refuse(c, msg)
+			continue
+		}
+		return &limitedConn{Conn: c, l: l, ip: ip, idle: l.idle, deadline: time.Now().Add(l.session)}, nil
+	}
+}
+
+func (l *limitListener) admit(ip string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.total >= l.maxTotal:
+		return replyTooManyConns, false
+	case l.perIP[ip] >= l.maxPerIP:
+		return replyTooManyConnsIP, false
+	}
+	l.total++
+	l.perIP[ip]++
+	return "", true
+}
+
+func (l *limitListener) release(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total--
+	if l.perIP[ip]--; l.perIP[ip] <= 0 {
+		delete(l.perIP, ip)
+	}
+}
+
+// refuse answers 421 without reading anything and closes (RFC 5321 §3.8).
+func (l *limitListener) refuse(c net.Conn, msg string) {
+	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write([]byte(msg))
+	_ = c.Close()
+	if l.onReject != nil {
+		l.onReject(msg)
+	}
+}
+
+// Active returns the number of admitted connections.
+func (l *limitListener) Active() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}
+
+type limitedConn struct {
+	net.Conn
+	l        *limitListener
+	ip       string
+	idle     time.Duration
+	deadline time.Time
+	once     sync.Once
+}
+
+// Read re-arms the idle deadline on every read, capped by the session
+// deadline. go-smtp arms its own deadline only per command line, which would
+// otherwise bound a whole DATA transfer by read_timeout.
+func (c *limitedConn) Read(b []byte) (int, error) {
+	d := time.Now().Add(c.idle)
+	if d.After(c.deadline) {
+		d = c.deadline
+	}
+	if err := c.Conn.SetReadDeadline(d); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+// SetReadDeadline is ours alone (see Read).
+func (c *limitedConn) SetReadDeadline(time.Time) error { return nil }
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() { c.l.release(c.ip) })
+	return c.Conn.Close()
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}

@@ -1,0 +1,171 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"dmarcgate/auth"
+	"dmarcgate/policy"
+)
+
+// Action is what happens to a message after evaluation.
+type Action string
+
+const (
+	ActionDeliver    Action = "deliver"
+	ActionQuarantine Action = "quarantine" // delivered with the quarantine header
+	ActionHold       Action = "hold"       // kept in the state dir until released
+	ActionReject     Action = "reject"
+	ActionTempFail   Action = "tempfail"
+	ActionBadFrom    Action = "bad-from"
+)
+
+// Policy is the local DMARC configuration the Evaluator applies.
+type Policy struct {
+	AuthservID       string
+	Monitor          bool   // dmarc.mode = "monitor"
+	Quarantine       string // "header" or "hold"
+	QuarantineHeader string // "Name: value"
+	TempFail         bool   // dmarc.on_temperror = "tempfail"
+	LegacyPct        string // "testing" or "sample"
+	Overrides        []Override
+}
+
+// Evaluator is the decision step at the end of DATA, shared by the server
+// and `dmarcgate check` so that both give the same verdict.
+type Evaluator struct {
+	Checker *auth.Checker
+	Policy  Policy
+	Now     func() time.Time
+	Roll    func() int // a number in [0,100) for legacy pct sampling
+}
+
+// Transaction is the envelope of one message.
+type Transaction struct {
+	IP       net.IP
+	HELO     string
+	MailFrom string
+	Rcpts    []string
+}
+
+// Verdict is the outcome of Evaluate.
+type Verdict struct {
+	Action      Action
+	FromDomain  string
+	SPF         auth.SPFOutcome
+	DKIM        []auth.DKIMOutcome
+	Discovery   *policy.Discovery
+	PolicyErr   error
+	Override    *policy.Override
+	Decision    policy.Decision
+	AuthResults string // the whole Authentication-Results field, CRLF-terminated
+	Reply       *smtp.SMTPError
+}
+
+// Evaluate applies the DMARC policy of the message's From domain, given the
+// SPF and DKIM evidence gathered while the message streamed in.
+func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte, spf auth.SPFOutcome, dkim []auth.DKIMOutcome) *Verdict {
+	v := &Verdict{SPF: spf, DKIM: dkim}
+	fromDomain, _, err := auth.ParseFrom(header)
+	if err != nil {
+		v.Action, v.Reply = ActionBadFrom, replyBadFrom(errCause(err))
+		return v
+	}
+	v.FromDomain = fromDomain
+	in := policy.Input{
+		FromDomain: fromDomain,
+		OrgDomain:  func(d string) string { return e.Checker.OrgDomain(ctx, d) },
+		SPF:        spf.ToPolicy(),
+		DKIM:       dkimResults(dkim),
+		Monitor:    e.Policy.Monitor,
+		LegacyPct:  e.Policy.LegacyPct,
+	}
+	if e.Roll != nil {
+		in.SampleRoll = e.Roll()
+	}
+	v.Discovery, v.PolicyErr = e.Checker.Discover(ctx, fromDomain)
+	in.Discovery, in.PolicyErr = v.Discovery, v.PolicyErr
+	if v.Discovery != nil && !strings.EqualFold(fromDomain, v.Discovery.PolicyDomain) {
+		// Only a subdomain of the policy domain can be "non-existent" (np=).
+		nx, err := e.Checker.NonExistent(ctx, fromDomain)
+		in.FromNonExistent = nx && err == nil
+	}
+	v.Override = matchOverride(e.Policy.Overrides, fromDomain, tx.IP, e.now())
+	in.Override = v.Override
+	v.Decision = policy.Evaluate(in)
+	e.decide(v)
+	v.AuthResults = auth.Results{
+		AuthservID: e.Policy.AuthservID,
+		SPF:        spf,
+		DKIM:       dkim,
+		DMARC:      v.Decision,
+		FromDomain: fromDomain,
+		Policy:     v.Discovery,
+	}.Header()
+	return v
+}
+
+// decide maps the DMARC decision to an action and, for refusals, a reply.
+func (e *Evaluator) decide(v *Verdict) {
+	d := v.Decision
+	switch {
+	case d.Result == policy.TempError && e.Policy.TempFail && !e.Policy.Monitor:
+		v.Action, v.Reply = ActionTempFail, replyDMARCTempFail(v.FromDomain)
+	case d.Disposition != policy.ActionNone && e.Policy.TempFail && mechanismTempError(v):
+		// A DNS hiccup must not turn into a reject of legitimate mail: the
+		// sender retries and the next evaluation decides.
+		v.Action, v.Reply = ActionTempFail, replyDMARCTempFail(v.FromDomain)
+	case d.Disposition == policy.ActionReject:
+		v.Action, v.Reply = ActionReject, replyDMARCReject(v.FromDomain, d.Why)
+	case d.Disposition == policy.ActionQuarantine && e.Policy.Quarantine == "hold":
+		v.Action = ActionHold
+	case d.Disposition == policy.ActionQuarantine:
+		v.Action = ActionQuarantine
+	default:
+		v.Action = ActionDeliver
+	}
+}
+
+func mechanismTempError(v *Verdict) bool {
+	if v.SPF.Result == policy.TempError {
+		return true
+	}
+	for _, d := range v.DKIM {
+		if d.Result == policy.TempError {
+			return true
+		}
+	}
+	return false
+}
+
+func dkimResults(outs []auth.DKIMOutcome) []policy.DKIMResult {
+	res := make([]policy.DKIMResult, 0, len(outs))
+	for _, o := range outs {
+		res = append(res, policy.DKIMResult{Domain: o.Domain, Selector: o.Selector, Result: o.Result, Reason: o.Reason})
+	}
+	return res
+}
+
+func (e *Evaluator) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// errCause is the sentinel's text without the package prefix.
+func errCause(err error) string {
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
+		err = u
+	}
+	s := err.Error()
+	if i := strings.Index(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	return s
+}

@@ -1,0 +1,142 @@
+// Package smtpd is the inbound SMTP server: connection limits, relay control,
+// recipient checks and the DATA pipeline (spool and DKIM in one pass, DMARC
+// evaluation, reply). It is the only package that maps decisions and errors
+// to SMTP replies. It does not deliver mail (package queue) nor build reports.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	bolt "go.etcd.io/bbolt"
+
+	"dmarcgate/queue"
+	"dmarcgate/reporting"
+	"dmarcgate/store"
+)
+
+// Config holds the [smtp] settings.
+type Config struct {
+	Hostname            string
+	AcceptDomains       []string
+	MaxMessageSize      int64
+	MaxHeaderSize       int // default 1 MiB
+	MaxRecipients       int
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	ReadTimeout         time.Duration
+	SessionTimeout      time.Duration
+	TLS                 *tls.Config // STARTTLS offered when set
+}
+
+// Recorder is the seam through which every evaluated message reaches the
+// reports: the returned function runs inside the message's durable commit.
+type Recorder interface {
+	Record(ev *reporting.Event) func(tx *bolt.Tx) error
+}
+
+// Server accepts mail. Set the exported fields, then Serve.
+type Server struct {
+	Config    Config
+	Evaluator *Evaluator
+	Queue     *queue.Queue
+	DB        *store.DB
+	Verifier  *queue.Verifier // nil: recipients are not probed
+	Recorder  Recorder        // nil: nothing is recorded
+	Logger    *slog.Logger
+
+	once      sync.Once
+	smtp      *smtp.Server
+	accept    map[string]bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	mu        sync.Mutex
+	listeners []*limitListener
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		if s.Config.MaxHeaderSize == 0 {
+			s.Config.MaxHeaderSize = 1 << 20
+		}
+		s.accept = make(map[string]bool, len(s.Config.AcceptDomains))
+		for _, d := range s.Config.AcceptDomains {
+			s.accept[d] = true
+		}
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		srv := smtp.NewServer(s)
+		srv.Domain = s.Config.Hostname
+		srv.MaxMessageBytes = s.Config.MaxMessageSize
+		srv.MaxRecipients = s.Config.MaxRecipients
+		srv.ReadTimeout = s.Config.ReadTimeout
+		srv.WriteTimeout = s.Config.ReadTimeout
+		srv.TLSConfig = s.Config.TLS
+		srv.EnableSMTPUTF8 = true
+		srv.ErrorLog = slogAdapter{s.Logger}
+		s.smtp = srv
+	})
+}
+
+// Serve accepts connections on l until Shutdown. It may be called for several listeners.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	ll := newLimitListener(l, s.Config.MaxConnections, s.Config.MaxConnectionsPerIP,
+		s.Config.ReadTimeout, s.Config.SessionTimeout, func(reason string) { connectionsTotal.WithLabelValues("refused").Inc() })
+	s.mu.Lock()
+	s.listeners = append(s.listeners, ll)
+	s.mu.Unlock()
+	err := s.smtp.Serve(ll)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops listening, lets sessions finish until ctx ends, then closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	err := s.smtp.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.cancel()
+		err = s.smtp.Close()
+	}
+	s.cancel()
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Active returns the number of open SMTP connections.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range s.listeners {
+		n += l.Active()
+	}
+	return n
+}
+
+// NewSession implements smtp.Backend; go-smtp calls it at EHLO/HELO.
+func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	connectionsTotal.WithLabelValues("accepted").Inc()
+	ip := net.ParseIP(remoteIP(c.Conn().RemoteAddr()))
+	return &session{srv: s, conn: c, ip: ip}, nil
+}
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(format string, v ...interface{}) {
+	a.l.Debug("smtp", "msg", sprintf(format, v...))
+}
+func (a slogAdapter) Println(v ...interface{}) { a.l.Debug("smtp", "msg", sprint(v...)) }
