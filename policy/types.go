@@ -6,11 +6,20 @@ package policy
 
 import "errors"
 
-// Sentinel errors.
+// Sentinel errors, checked with errors.Is. Discovery errors that mean "no
+// policy applies" (an invalid record, several records) also match
+// ErrNoRecord, so a caller that only knows ErrNoRecord treats them right.
 var (
 	ErrNoRecord      = errors.New("policy: no record")
 	ErrInvalidRecord = errors.New("policy: invalid record")
 	ErrMultiple      = errors.New("policy: several DMARC records at one name")
+	// ErrTemporary wraps a lookup that failed temporarily (DMARC temperror).
+	ErrTemporary = errors.New("policy: temporary DNS failure")
+	// ErrLookup wraps a lookup that failed for good, neither "not found"
+	// nor temporary (DMARC permerror).
+	ErrLookup = errors.New("policy: DNS lookup failed")
+	// ErrInvalidDomain is returned for a name that is not a domain name.
+	ErrInvalidDomain = errors.New("policy: invalid domain name")
 )
 
 // Action is a policy request or a disposition: none, quarantine or reject.
@@ -53,17 +62,22 @@ type URI struct {
 
 // Record is a parsed DMARC policy record (RFC 9989 §4.7).
 type Record struct {
-	Raw   string
-	P     Action    // "" when p= is absent or invalid (then treated as none if rua is valid)
-	SP    Action    // "" when absent: inherits P
-	NP    Action    // "" when absent: inherits SP, then P
-	PSD   byte      // 'y', 'n' or 'u' (default 'u')
-	T     bool      // t=y: testing mode
-	ADKIM Alignment // default Relaxed
-	ASPF  Alignment // default Relaxed
-	RUA   []URI
-	RUF   []URI
-	FO    []string // "0", "1", "d", "s"; default ["0"]
+	Raw string
+	// P is the policy for the policy domain itself. ParseRecord always sets
+	// it: a record whose p= is absent or invalid (or whose sp= or np= is
+	// invalid) but which has a valid rua= acts as p=none (RFC 9989 §4.10.1),
+	// and PolicyFallback says so.
+	P              Action
+	PolicyFallback bool
+	SP             Action    // "" when absent: inherits P
+	NP             Action    // "" when absent: inherits SP, then P
+	PSD            byte      // 'y', 'n' or 'u' (default 'u')
+	T              bool      // t=y: testing mode
+	ADKIM          Alignment // default Relaxed
+	ASPF           Alignment // default Relaxed
+	RUA            []URI
+	RUF            []URI
+	FO             []string // "0", "1", "d", "s"; default ["0"]; meaningful only with ruf= (RFC 9989 §4.7)
 	// Legacy RFC 7489 pct=; HasPct is false when the tag is absent.
 	Pct    int
 	HasPct bool
@@ -78,17 +92,23 @@ type Discovery struct {
 	Queries      int    // DNS queries the walk made
 }
 
-// LookupFunc fetches the TXT records at a name. It returns an error that
-// IsNotFound / IsTemporary classify (the caller adapts its resolver).
+// LookupFunc fetches the TXT records at a name such as "_dmarc.example.com"
+// (no trailing dot), one string per record with its character-strings
+// already joined (RFC 9989 §4.5). It returns an error that the isNotFound /
+// isTemporary functions handed to Discover classify; no records and no
+// error also means "not found".
 type LookupFunc func(name string) ([]string, error)
 
-// Mechanism results handed to Evaluate.
+// SPFResult is the SPF result handed to Evaluate. DMARC uses only the MAIL
+// FROM identity (RFC 9989 §3.2.4); for the null reverse-path that identity
+// is postmaster@<HELO name> (RFC 7208 §2.4), so Domain is then the HELO name.
 type SPFResult struct {
 	Domain string // MAIL FROM domain, or HELO name for the null sender
 	Scope  string // "mfrom" or "helo"
 	Result Result
 }
 
+// DKIMResult is one verified (or failed) DKIM signature handed to Evaluate.
 type DKIMResult struct {
 	Domain   string // d=
 	Selector string // s=
@@ -112,9 +132,12 @@ type Input struct {
 	OrgDomain func(domain string) string
 	// Discovery is the policy found; nil with PolicyErr set when none applies.
 	Discovery *Discovery
-	PolicyErr error // ErrNoRecord, or a temporary/permanent lookup error
-	// FromNonExistent: the From domain returned NXDOMAIN for A, AAAA and MX
-	// (RFC 9989 §3.2.10 non-existent domain), so np= may apply.
+	// PolicyErr is the error of Discover / DiscoverPSL, passed on as is:
+	// ErrNoRecord (or ErrMultiple) gives none, ErrTemporary temperror, any
+	// other error (ErrInvalidRecord, ErrLookup, ...) permerror.
+	PolicyErr error
+	// FromNonExistent: a query for the From domain answered NXDOMAIN, so the
+	// name does not exist (RFC 9989 §3.2.13, RFC 8020) and np= may apply.
 	FromNonExistent bool
 	SPF             SPFResult
 	DKIM            []DKIMResult
@@ -139,6 +162,7 @@ const (
 	ReasonOther            ReasonType = "other"
 )
 
+// Reason explains why the disposition differs from the policy in force.
 type Reason struct {
 	Type    ReasonType
 	Comment string

@@ -1,0 +1,36 @@
+package resolver
+
+import (
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	dnsQueriesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_dns_queries_total",
+		Help: "Upstream DNS lookups by record type and outcome (success, nxdomain, nodata, temporary, permanent).",
+	}, []string{"type", "outcome"})
+
+	dnsCacheTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_dns_cache_total",
+		Help: "DNS cache lookups by result (hit or miss).",
+	}, []string{"result"})
+
+	dnsQueryDuration = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dmarcgate_dns_query_duration_seconds",
+		Help:    "Time taken by upstream DNS lookups, retries included.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+)
+
+// typeLabel keeps the type label to a small fixed set.
+func typeLabel(qtype uint16) string {
+	switch qtype {
+	case dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX, dns.TypePTR,
+		dns.TypeCNAME, dns.TypeNS, dns.TypeSOA, dns.TypeTLSA:
+		return dns.TypeToString[qtype]
+	default:
+		return "other"
+	}
+}
