@@ -1,0 +1,214 @@
+package queue
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"go.etcd.io/bbolt"
+)
+
+// memoryLimit is the most a Body keeps in memory; past it, the whole body
+// goes to a spool file, so memory per message stays bounded.
+const memoryLimit = 1 << 20
+
+// spoolTempPrefix names spool files not yet committed; any left by a crash
+// are removed by New.
+const spoolTempPrefix = "tmp-"
+
+var errBodyUsed = errors.New("queue: body already enqueued or aborted")
+
+// Body collects a message body before Enqueue. Small bodies stay in memory
+// and are committed inside the database with their entry (sharing the
+// group commit's fsync); large ones spill to a file in the spool directory.
+type Body struct {
+	dir  string
+	buf  []byte
+	file *os.File
+	w    *bufio.Writer
+	n    int64
+	err  error
+	used bool
+}
+
+// NewBody returns an empty body to write the message into.
+func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir} }
+
+// Write appends p to the body.
+func (b *Body) Write(p []byte) (int, error) {
+	if b.used {
+		return 0, errBodyUsed
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.file == nil && b.n+int64(len(p)) > memoryLimit {
+		if b.err = b.spill(); b.err != nil {
+			return 0, b.err
+		}
+	}
+	if b.file == nil {
+		b.buf = append(b.buf, p...)
+		b.n += int64(len(p))
+		return len(p), nil
+	}
+	n, err := b.w.Write(p)
+	b.n += int64(n)
+	if err != nil {
+		b.err = fmt.Errorf("queue: writing spool file: %w", err)
+	}
+	return n, b.err
+}
+
+// Len is the number of bytes written so far.
+func (b *Body) Len() int64 { return b.n }
+
+// Abort discards the body and removes any spool file.
+func (b *Body) Abort() {
+	if b.used {
+		return
+	}
+	b.used = true
+	b.buf = nil
+	if b.file != nil {
+		b.file.Close()
+		os.Remove(b.file.Name())
+	}
+}
+
+func (b *Body) spill() error {
+	f, err := os.CreateTemp(b.dir, spoolTempPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("queue: creating spool file: %w", err)
+	}
+	b.file = f
+	b.w = bufio.NewWriterSize(f, 64<<10)
+	if _, err := b.w.Write(b.buf); err != nil {
+		return fmt.Errorf("queue: writing spool file: %w", err)
+	}
+	b.buf = nil
+	return nil
+}
+
+// seal makes a spilled body durable as spool/<id> (file and directory
+// fsync'd) and returns its path; an in-memory body needs nothing here.
+// After seal the Body can no longer be written or aborted.
+func (b *Body) seal(id string) (path string, err error) {
+	if b.used {
+		return "", errBodyUsed
+	}
+	if b.err != nil {
+		b.Abort()
+		return "", b.err
+	}
+	b.used = true
+	if b.file == nil {
+		return "", nil
+	}
+	tmp := b.file.Name()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	if err := b.w.Flush(); err != nil {
+		b.file.Close()
+		return "", fmt.Errorf("queue: writing spool file: %w", err)
+	}
+	if err := b.file.Sync(); err != nil {
+		b.file.Close()
+		return "", fmt.Errorf("queue: fsync spool file: %w", err)
+	}
+	if err := b.file.Close(); err != nil {
+		return "", fmt.Errorf("queue: closing spool file: %w", err)
+	}
+	path = filepath.Join(b.dir, id)
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("queue: naming spool file: %w", err)
+	}
+	if err := syncDir(b.dir); err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("queue: fsync spool directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("queue: fsync spool directory: %w", err)
+	}
+	return nil
+}
+
+// storedBody is a body read back for delivery.
+type storedBody struct {
+	io.ReaderAt
+	size  int64
+	close func() error
+}
+
+// openBody returns the stored body of rec: a copy out of the database or
+// the spool file.
+func (q *Queue) openBody(rec *record) (*storedBody, error) {
+	if rec.Spooled {
+		f, err := os.Open(q.spoolPath(rec.ID))
+		if err != nil {
+			return nil, fmt.Errorf("queue: opening body of %s: %w", rec.ID, err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("queue: opening body of %s: %w", rec.ID, err)
+		}
+		return &storedBody{ReaderAt: f, size: st.Size(), close: f.Close}, nil
+	}
+	var data []byte
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bodyBucket).Get([]byte(rec.ID))
+		// bbolt may return nil for an empty value: only an empty body may be absent.
+		if v == nil && rec.Size != int64(len(rec.Prefix)) {
+			return fmt.Errorf("queue: body of %s missing", rec.ID)
+		}
+		data = bytes.Clone(v) // bbolt values are valid only inside the transaction
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &storedBody{ReaderAt: bytes.NewReader(data), size: int64(len(data)), close: func() error { return nil }}, nil
+}
+
+// deliveredReader yields the message as delivered: prefix, then the body
+// without the omitted ranges (which are sorted and merged).
+func deliveredReader(prefix []byte, body io.ReaderAt, size int64, omit []Range) io.Reader {
+	parts := []io.Reader{bytes.NewReader(prefix)}
+	var pos int64
+	for _, r := range omit {
+		if r.Start > pos {
+			parts = append(parts, io.NewSectionReader(body, pos, r.Start-pos))
+		}
+		pos = max(pos, r.End)
+	}
+	if pos < size {
+		parts = append(parts, io.NewSectionReader(body, pos, size-pos))
+	}
+	return io.MultiReader(parts...)
+}
+
+// deliveredSize is the size of what deliveredReader yields.
+func deliveredSize(prefix []byte, size int64, omit []Range) int64 {
+	n := int64(len(prefix)) + size
+	for _, r := range omit {
+		n -= min(r.End, size) - min(r.Start, size)
+	}
+	return n
+}

@@ -1,0 +1,202 @@
+package queue
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// index is the in-memory schedule of the stored entries: when each is due,
+// whether it is held, and whether a delivery has claimed it. The database
+// stays the truth; the index only decides what to attempt next.
+type index struct {
+	mu    sync.Mutex
+	items map[string]*item
+	due   dueHeap
+	held  int
+}
+
+type item struct {
+	id       string
+	next     time.Time
+	received time.Time
+	held     bool
+	busy     bool
+	gen      uint64 // bumped on each reschedule; older heap entries are stale
+}
+
+func newIndex() *index { return &index{items: map[string]*item{}} }
+
+// track adds or replaces the schedule of an entry.
+func (x *index) track(rec *record) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	it := x.items[rec.ID]
+	if it == nil {
+		it = &item{id: rec.ID}
+		x.items[rec.ID] = it
+	}
+	if it.held {
+		x.held--
+	}
+	it.received, it.held = rec.Received, rec.Held
+	if it.held {
+		x.held++
+	}
+	x.push(it, rec.NextAttempt)
+	queueDepth.Set(float64(len(x.items)))
+}
+
+// forget drops an entry that was delivered, bounced or deleted.
+func (x *index) forget(id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if it := x.items[id]; it != nil {
+		if it.held {
+			x.held--
+		}
+		delete(x.items, id)
+	}
+	queueDepth.Set(float64(len(x.items)))
+}
+
+// push schedules it at next, unless it is held or claimed (a claimed item
+// is rescheduled by its release).
+func (x *index) push(it *item, next time.Time) {
+	it.next = next
+	it.gen++
+	if !it.held && !it.busy {
+		heap.Push(&x.due, dueEntry{next: next, id: it.id, gen: it.gen})
+	}
+}
+
+// claim takes the earliest entry due at now and marks it busy; otherwise it
+// returns how long until the next one is due (0 if none is scheduled).
+func (x *index) claim(now time.Time) (id string, wait time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for x.due.Len() > 0 {
+		top := x.due[0]
+		it := x.items[top.id]
+		if it == nil || it.gen != top.gen || it.busy || it.held {
+			heap.Pop(&x.due)
+			continue
+		}
+		if top.next.After(now) {
+			return "", top.next.Sub(now)
+		}
+		heap.Pop(&x.due)
+		it.busy = true
+		return it.id, 0
+	}
+	return "", 0
+}
+
+// claimID claims one entry if it exists and is free.
+func (x *index) claimID(id string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	it := x.items[id]
+	if it == nil || it.busy {
+		return false
+	}
+	it.busy = true
+	return true
+}
+
+// release ends a claim, scheduling the entry again at next.
+func (x *index) release(id string, next time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if it := x.items[id]; it != nil {
+		it.busy = false
+		x.push(it, next)
+	}
+}
+
+// setHeld changes the hold state; a released entry is due at next.
+func (x *index) setHeld(id string, held bool, next time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	it := x.items[id]
+	if it == nil || it.held == held {
+		return
+	}
+	it.held = held
+	if held {
+		x.held++
+	} else {
+		x.held--
+	}
+	x.push(it, next)
+}
+
+// dueIDs lists the free, unheld entries due at now (for RunOnce).
+func (x *index) dueIDs(now time.Time) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var ids []string
+	for id, it := range x.items {
+		if !it.busy && !it.held && !it.next.After(now) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// flush makes every free, unheld entry due at now and returns their IDs.
+func (x *index) flush(now time.Time) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var ids []string
+	for id, it := range x.items {
+		if !it.busy && !it.held && it.next.After(now) {
+			x.push(it, now)
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// Stats summarises the queue.
+type Stats struct {
+	Depth  int       // entries, held ones included
+	Held   int       // entries on quarantine hold
+	Oldest time.Time // arrival of the oldest entry; zero if empty
+}
+
+func (x *index) stats() Stats {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	s := Stats{Depth: len(x.items), Held: x.held}
+	for _, it := range x.items {
+		if s.Oldest.IsZero() || it.received.Before(s.Oldest) {
+			s.Oldest = it.received
+		}
+	}
+	return s
+}
+
+type dueEntry struct {
+	next time.Time
+	id   string
+	gen  uint64
+}
+
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].next.Equal(h[j].next) {
+		return h[i].id < h[j].id
+	}
+	return h[i].next.Before(h[j].next)
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(v any)   { *h = append(*h, v.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
+}

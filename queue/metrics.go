@@ -1,0 +1,29 @@
+package queue
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	queueDepth = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "dmarcgate_queue_depth",
+		Help: "Entries in the relay queue, held ones included.",
+	})
+	queueOldestAge = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "dmarcgate_queue_oldest_age_seconds",
+		Help: "Age of the oldest entry in the relay queue (0 when empty).",
+	})
+	deliveryAttempts = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_delivery_attempts_total",
+		Help: "Recipient delivery attempts by route and outcome (delivered, deferred, bounced).",
+	}, []string{"route", "outcome"})
+	dsnTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "dmarcgate_dsn_total",
+		Help: "Delivery status notifications (bounces) generated.",
+	})
+	verifyChecks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_recipient_verify_total",
+		Help: "Recipient verification answers by result (exists, unknown, unavailable) and source (cache, probe).",
+	}, []string{"result", "source"})
+)
