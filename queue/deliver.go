@@ -22,10 +22,12 @@ func (q *Queue) attempt(ctx context.Context, id string) {
 	if err != nil {
 		q.log.Error("queue: reading entry", "id", id, "err", err)
 		q.index.release(id, q.now().Add(q.cfg.RetryFirst))
+		q.signal() // the dispatcher may sleep past this entry's new time
 		return
 	}
 	if rec.Held {
 		q.index.release(id, rec.NextAttempt)
+		q.signal() // the dispatcher may sleep past this entry's new time
 		return
 	}
 	var results []result
@@ -184,6 +186,7 @@ func (q *Queue) finish(ctx context.Context, rec *record, results []result, heade
 	if err != nil {
 		q.log.Error("queue: recording delivery outcome; delivered recipients may be sent again", "id", rec.ID, "err", err)
 		q.index.release(rec.ID, now.Add(q.cfg.RetryFirst))
+		q.signal() // the dispatcher may sleep past this entry's new time
 		return
 	}
 	q.countOutcome(rec, o)
@@ -198,6 +201,7 @@ func (q *Queue) finish(ctx context.Context, rec *record, results []result, heade
 		q.index.forget(rec.ID)
 	default:
 		q.index.release(rec.ID, next)
+		q.signal() // the dispatcher may sleep past this entry's new time
 	}
 	q.announce(rec, o, dsn)
 }

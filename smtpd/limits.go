@@ -3,6 +3,7 @@ package smtpd
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,14 +17,19 @@ type limitListener struct {
 	idle, session      time.Duration
 	onReject           func(reason string)
 
-	mu    sync.Mutex
-	total int
-	perIP map[string]int
+	mu       sync.Mutex
+	total    int
+	perIP    map[string]int
+	conns    map[*limitedConn]struct{}
+	draining atomic.Bool // read on every Read: no lock
 }
+
+// drainIdle is how long a client may stay silent once shutdown began.
+const drainIdle = 2 * time.Second
 
 func newLimitListener(l net.Listener, maxTotal, maxPerIP int, idle, session time.Duration, onReject func(string)) *limitListener {
 	return &limitListener{Listener: l, maxTotal: maxTotal, maxPerIP: maxPerIP, idle: idle, session: session,
-		onReject: onReject, perIP: make(map[string]int)}
+		onReject: onReject, perIP: make(map[string]int), conns: make(map[*limitedConn]struct{})}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -37,7 +43,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			go l.refuse(c, msg)
 			continue
 		}
-		return &limitedConn{Conn: c, l: l, ip: ip, idle: l.idle, deadline: time.Now().Add(l.session)}, nil
+		lc := &limitedConn{Conn: c, l: l, ip: ip, deadline: time.Now().Add(l.session)}
+		l.mu.Lock()
+		l.conns[lc] = struct{}{}
+		l.mu.Unlock()
+		return lc, nil
 	}
 }
 
@@ -55,9 +65,11 @@ func (l *limitListener) admit(ip string) (string, bool) {
 	return "", true
 }
 
-func (l *limitListener) release(ip string) {
+func (l *limitListener) release(c *limitedConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	delete(l.conns, c)
+	ip := c.ip
 	l.total--
 	if l.perIP[ip]--; l.perIP[ip] <= 0 {
 		delete(l.perIP, ip)
@@ -74,6 +86,24 @@ func (l *limitListener) refuse(c net.Conn, msg string) {
 	}
 }
 
+// drain makes idle clients time out within drainIdle so that a graceful
+// shutdown does not wait for read_timeout; a client sending data goes on.
+func (l *limitListener) drain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.draining.Store(true)
+	for c := range l.conns {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(drainIdle))
+	}
+}
+
+func (l *limitListener) idleTimeout() time.Duration {
+	if l.draining.Load() {
+		return drainIdle
+	}
+	return l.idle
+}
+
 // Active returns the number of admitted connections.
 func (l *limitListener) Active() int {
 	l.mu.Lock()
@@ -85,7 +115,6 @@ type limitedConn struct {
 	net.Conn
 	l        *limitListener
 	ip       string
-	idle     time.Duration
 	deadline time.Time
 	once     sync.Once
 }
@@ -94,7 +123,7 @@ type limitedConn struct {
 // deadline. go-smtp arms its own deadline only per command line, which would
 // otherwise bound a whole DATA transfer by read_timeout.
 func (c *limitedConn) Read(b []byte) (int, error) {
-	d := time.Now().Add(c.idle)
+	d := time.Now().Add(c.l.idleTimeout())
 	if d.After(c.deadline) {
 		d = c.deadline
 	}
@@ -108,7 +137,7 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 func (c *limitedConn) SetReadDeadline(time.Time) error { return nil }
 
 func (c *limitedConn) Close() error {
-	c.once.Do(func() { c.l.release(c.ip) })
+	c.once.Do(func() { c.l.release(c) })
 	return c.Conn.Close()
 }
 

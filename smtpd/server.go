@@ -104,6 +104,11 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops listening, lets sessions finish until ctx ends, then closes them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		l.drain()
+	}
+	s.mu.Unlock()
 	err := s.smtp.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.cancel()

@@ -47,9 +47,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.from, s.hasFrom, s.started = from, true, time.Now()
 	s.ctx, s.cancel = context.WithCancel(s.srv.ctx)
-	s.spf = make(chan auth.SPFOutcome, 1)
-	ctx, ip, helo := s.ctx, s.ip, s.helo()
-	go func() { s.spf <- s.srv.Evaluator.Checker.SPF(ctx, ip, helo, from) }()
+	spf := make(chan auth.SPFOutcome, 1)
+	s.spf = spf
+	ctx, ip, helo, checker := s.ctx, s.ip, s.helo(), s.srv.Evaluator.Checker
+	go func() { spf <- checker.SPF(ctx, ip, helo, from) }()
 	return nil
 }
 

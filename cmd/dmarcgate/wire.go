@@ -15,6 +15,7 @@ import (
 	"dmarcgate/config"
 	"dmarcgate/policy"
 	"dmarcgate/queue"
+	"dmarcgate/reporting"
 	"dmarcgate/resolver"
 	"dmarcgate/smtpd"
 	"dmarcgate/store"
@@ -29,6 +30,7 @@ type app struct {
 	queue   *queue.Queue
 	checker *auth.Checker
 	eval    *smtpd.Evaluator
+	reports *reporting.Reporter
 }
 
 const dbFile = "dmarcgate.db"
@@ -119,12 +121,47 @@ func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app
 	if err != nil {
 		return nil, err
 	}
-	q, err := queue.New(db, queueConfig(cfg, res, log))
+	// The queue reports bounces of report mail to the reporter, which is
+	// built after it: rep is set before any delivery can run.
+	var rep *reporting.Reporter
+	qcfg := queueConfig(cfg, res, log)
+	qcfg.OnPermanentFailure = func(m *queue.Message, rcpt string, err error) {
+		if rep != nil {
+			rep.OnPermanentFailure(m, rcpt, err)
+		}
+	}
+	q, err := queue.New(db, qcfg)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval}, nil
+	rep, err = reporting.New(db, q, res, reportingConfig(cfg, log))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep}, nil
+}
+
+func reportingConfig(cfg *config.Config, log *slog.Logger) reporting.Config {
+	r := cfg.Reporting
+	return reporting.Config{
+		Enabled:                 r.Enabled,
+		OrgName:                 r.OrgName,
+		Email:                   r.Email,
+		Interval:                r.Interval.Duration,
+		Smarthost:               r.Smarthost,
+		SendDelay:               r.SendDelay.Duration,
+		MaxPerDestinationPerDay: r.MaxPerDestinationPerDay,
+		MaxPerPeriod:            r.MaxPerPeriod,
+		DropAfter:               r.DropAfter.Duration,
+		SuppressFor:             r.SuppressFor.Duration,
+		DKIMDomain:              r.DKIM.Domain,
+		DKIMSelector:            r.DKIM.Selector,
+		DKIMKeyFile:             r.DKIM.KeyFile,
+		Hostname:                cfg.Hostname,
+		Logger:                  log,
+	}
 }
 
 func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) queue.Config {

@@ -1,0 +1,232 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"dmarcgate/policy"
+)
+
+// maxHeaderCapture bounds the copy of the header block a DKIMVerifier keeps
+// to read the signatures' tags; the DKIM library holds the header too, and
+// the SMTP layer caps the message size.
+const maxHeaderCapture = 4 << 20
+
+// errVerifierClosed is returned by Write and Close after Close.
+var errVerifierClosed = errors.New("auth: DKIM verifier already closed")
+
+// DKIMVerifier checks the DKIM signatures of one message while it streams
+// through Write: the raw message as received, CRLF line endings. The
+// message is read once; nothing is buffered but the header block.
+//
+// Write may block while the verifier waits for a key from DNS (the library
+// fetches keys before hashing the body, and lookups end with the context);
+// it never blocks for good: when the verification ends early the rest of
+// the message is discarded. Close must be called, even after an error,
+// to end the verifying goroutine.
+type DKIMVerifier struct {
+	ctx  context.Context
+	max  int
+	pw   *io.PipeWriter
+	done chan struct{}
+
+	// Written by the verifying goroutine, read after done is closed.
+	verifs []*dkim.Verification
+	verr   error
+
+	header     []byte // the header block, up to maxHeaderCapture
+	lineStart  int    // offset in header of the line being scanned
+	headerDone bool
+	truncated  bool
+	written    int64
+	last       byte
+	closed     bool
+}
+
+// NewDKIMVerifier starts verifying a message. Key lookups use ctx.
+func (c *Checker) NewDKIMVerifier(ctx context.Context) *DKIMVerifier {
+	pr, pw := io.Pipe()
+	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), pw: pw, done: make(chan struct{})}
+	opts := &dkim.VerifyOptions{LookupTXT: c.dkimLookup(ctx), MaxVerifications: v.max}
+	go v.run(pr, opts)
+	return v
+}
+
+func (v *DKIMVerifier) run(pr *io.PipeReader, opts *dkim.VerifyOptions) {
+	defer close(v.done)
+	defer func() {
+		if r := recover(); r != nil {
+			v.verifs, v.verr = nil, fmt.Errorf("auth: DKIM verification failed: %v", r)
+		}
+		// The library may stop reading early (no signature, a malformed
+		// one): drain so that Write never blocks.
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	v.verifs, v.verr = dkim.VerifyWithOptions(pr, opts)
+}
+
+// dkimLookup adapts the resolver for the DKIM library, which takes no
+// context and classifies errors through net.Error.
+func (c *Checker) dkimLookup(ctx context.Context) func(string) ([]string, error) {
+	return func(name string) ([]string, error) {
+		txts, err := c.Resolver.LookupTXT(ctx, name)
+		return txts, dnsError(err, name)
+	}
+}
+
+// Write feeds message bytes.
+func (v *DKIMVerifier) Write(p []byte) (int, error) {
+	if v.closed {
+		return 0, errVerifierClosed
+	}
+	v.capture(p)
+	if len(p) > 0 {
+		v.written += int64(len(p))
+		v.last = p[len(p)-1]
+	}
+	return v.pw.Write(p)
+}
+
+// capture keeps the header block, scanning each line once.
+func (v *DKIMVerifier) capture(p []byte) {
+	if v.headerDone || v.truncated {
+		return
+	}
+	room := maxHeaderCapture - len(v.header)
+	if len(p) > room {
+		p, v.truncated = p[:room], true
+	}
+	v.header = append(v.header, p...)
+	for {
+		i := bytes.IndexByte(v.header[v.lineStart:], '\n')
+		if i < 0 {
+			return
+		}
+		end := v.lineStart + i + 1
+		if isBlankLine(v.header[v.lineStart:end]) {
+			v.header, v.headerDone, v.truncated = v.header[:end], true, false
+			return
+		}
+		v.lineStart = end
+	}
+}
+
+// Header returns the message's header block as seen so far (complete once
+// the empty line that ends it has been written, up to 4 MiB).
+func (v *DKIMVerifier) Header() []byte { return v.header }
+
+// Close ends the message and returns one outcome per DKIM-Signature field,
+// in header order (none for an unsigned message). The error is non-nil
+// only when Close was called twice or ctx ended first; the outcomes are
+// then temperror.
+func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
+	if v.closed {
+		return nil, errVerifierClosed
+	}
+	if !v.headerDone {
+		// A message that is all header still has an (empty) body.
+		end := "\r\n"
+		if v.written > 0 && v.last != '\n' {
+			end = "\r\n\r\n"
+		}
+		_, _ = v.pw.Write([]byte(end))
+	}
+	v.closed = true
+	_ = v.pw.Close()
+	if err := v.wait(); err != nil {
+		outs := v.outcomes(nil, nil)
+		for i := range outs {
+			outs[i].Result, outs[i].Reason = policy.TempError, "verification interrupted"
+		}
+		return outs, err
+	}
+	outs := v.outcomes(v.verifs, v.verr)
+	for _, o := range outs {
+		countResult("dkim", o.Result)
+	}
+	return outs, nil
+}
+
+// wait waits for the verification, or for ctx to end; a finished
+// verification wins over a context that ended at the same time.
+func (v *DKIMVerifier) wait() error {
+	select {
+	case <-v.done:
+		return nil
+	default:
+	}
+	select {
+	case <-v.done:
+		return nil
+	case <-v.ctx.Done():
+		return v.ctx.Err()
+	}
+}
+
+// outcomes pairs the library's verdicts, in order, with the tags read from
+// the header.
+func (v *DKIMVerifier) outcomes(verifs []*dkim.Verification, verr error) []DKIMOutcome {
+	tags := dkimSignatureTags(v.header)
+	n := max(len(tags), len(verifs))
+	unexpected := verr != nil && !errors.Is(verr, dkim.ErrTooManySignatures)
+	outs := make([]DKIMOutcome, n)
+	bs := make([]string, n)
+	for i := range outs {
+		o := &outs[i]
+		if i < len(tags) {
+			t := tags[i]
+			o.Domain, o.Selector, o.Algorithm, bs[i] = t.domain, t.selector, t.algorithm, t.b
+		}
+		switch {
+		case unexpected:
+			o.Result, o.Reason = policy.PermError, errText(verr)
+		case i < len(verifs):
+			o.Result, o.Reason = dkimResult(verifs[i].Err)
+			if o.Domain == "" {
+				o.Domain = strings.ToLower(verifs[i].Domain)
+			}
+		case i >= v.max:
+			// Local policy declined to look at it (RFC 8601 §2.7.1 "policy").
+			o.Result, o.Reason = policy.Policy, fmt.Sprintf("not checked: more than %d signatures", v.max)
+		default:
+			o.Result, o.Reason = policy.PermError, "signature not verified"
+		}
+		// RFC 8301 §3.1: rsa-sha1 signatures have permanently failed.
+		if o.Algorithm == "rsa-sha1" {
+			o.Result, o.Reason = policy.PermError, "rsa-sha1 is not accepted (RFC 8301)"
+		}
+	}
+	headerBPrefixes(outs, bs)
+	return outs
+}
+
+// dkimResult maps the library's verdict to the RFC 8601 §2.7.1 words:
+// temporary failures (no key answer) give temperror; permanent ones (bad
+// tags, no or unusable key, rsa-sha1, RSA keys under 1024 bits per RFC 8301
+// §3.2) give permerror; a signature or body hash that does not verify
+// gives fail; an l= tag, which leaves part of the body unsigned, is refused
+// by local policy.
+func dkimResult(err error) (policy.Result, string) {
+	switch {
+	case err == nil:
+		return policy.Pass, ""
+	case dkim.IsTempFail(err):
+		return policy.TempError, errText(err)
+	case dkim.IsPermFail(err):
+		return policy.PermError, errText(err)
+	case strings.Contains(err.Error(), "body length"):
+		return policy.Policy, errText(err)
+	}
+	return policy.Fail, errText(err)
+}
+
+// errText drops the library's "dkim: " prefix.
+func errText(err error) string {
+	return strings.TrimPrefix(err.Error(), "dkim: ")
+}

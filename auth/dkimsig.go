@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"strings"
+
+	"dmarcgate/policy"
+)
+
+// DKIMOutcome is the verdict on one DKIM-Signature header field.
+type DKIMOutcome struct {
+	Domain    string // d=, lower-case
+	Selector  string // s=
+	Algorithm string // a=, lower-case, e.g. "rsa-sha256", "ed25519-sha256"
+	// Result is pass, fail, neutral, policy, temperror or permerror.
+	Result policy.Result
+	// Reason says why a signature did not pass.
+	Reason string
+	// HeaderB is the start of b= for the header.b property (RFC 6008 §2):
+	// at least eight characters, more when needed to tell this signature
+	// from the message's others.
+	HeaderB string
+}
+
+// ToPolicy returns the outcome as policy.Evaluate takes it.
+func (o DKIMOutcome) ToPolicy() policy.DKIMResult {
+	return policy.DKIMResult{Domain: o.Domain, Selector: o.Selector, Result: o.Result, Reason: o.Reason}
+}
+
+// DKIMToPolicy converts a message's outcomes for policy.Input.
+func DKIMToPolicy(outs []DKIMOutcome) []policy.DKIMResult {
+	res := make([]policy.DKIMResult, 0, len(outs))
+	for _, o := range outs {
+		res = append(res, o.ToPolicy())
+	}
+	return res
+}
+
+// sigTags are the tags of a DKIM-Signature that the DKIM library does not
+// report back (RFC 6376 §3.5).
+type sigTags struct {
+	domain, selector, algorithm, b string
+}
+
+// dkimSignatureTags returns the tags of every DKIM-Signature field of a
+// header block, in order: the same fields, in the same order, that the
+// verifier checks.
+func dkimSignatureTags(header []byte) []sigTags {
+	var out []sigTags
+	for _, f := range fieldsNamed(HeaderFields(header), "DKIM-Signature") {
+		out = append(out, parseSigTags(f.Value()))
+	}
+	return out
+}
+
+// parseSigTags reads a tag-list (RFC 6376 §3.2) leniently: the verifier
+// judges its validity; the first occurrence of a tag wins.
+func parseSigTags(value string) sigTags {
+	var t sigTags
+	seen := map[string]bool{}
+	for _, part := range strings.Split(value, ";") {
+		k, v, ok := strings.Cut(part, "=")
+		k = strings.TrimSpace(k)
+		if !ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		v = stripFWS(v)
+		switch k {
+		case "d":
+			t.domain = strings.ToLower(strings.TrimSuffix(v, "."))
+		case "s":
+			t.selector = v
+		case "a":
+			t.algorithm = strings.ToLower(v)
+		case "b":
+			t.b = v
+		}
+	}
+	return t
+}
+
+// stripFWS removes all white space; tag values other than those we read
+// carry none that matters (RFC 6376 §3.2).
+func stripFWS(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// headerBPrefixes sets HeaderB to the shortest prefix of each b= of at least
+// eight characters that no other signature of the message shares (RFC 6008
+// §2).
+func headerBPrefixes(outs []DKIMOutcome, bs []string) {
+	for i := range outs {
+		if i >= len(bs) {
+			return
+		}
+		n := min(8, len(bs[i]))
+		for n < len(bs[i]) && sharesPrefix(bs, i, bs[i][:n]) {
+			n++
+		}
+		outs[i].HeaderB = bs[i][:n]
+	}
+}
+
+func sharesPrefix(bs []string, self int, prefix string) bool {
+	for j, b := range bs {
+		if j != self && strings.HasPrefix(b, prefix) {
+			return true
+		}
+	}
+	return false
+}

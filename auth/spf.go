@@ -1,0 +1,212 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"blitiri.com.ar/go/spf"
+
+	"dmarcgate/policy"
+	"dmarcgate/resolver"
+)
+
+// SPF identity scopes (RFC 7208 §2.3, §2.4; RFC 9990 SPF scope).
+const (
+	ScopeMailFrom = "mfrom"
+	ScopeHelo     = "helo"
+)
+
+// SPFOutcome is the SPF result for one identity.
+type SPFOutcome struct {
+	Result policy.Result
+	// Domain is the domain checked: the MAIL FROM domain, or the HELO name
+	// for the null sender.
+	Domain string
+	Scope  string // ScopeMailFrom or ScopeHelo
+	// Err says why a result is none, temperror or permerror; for logs and
+	// the Authentication-Results reason.
+	Err string
+}
+
+// ToPolicy returns the result as policy.Evaluate takes it.
+func (o SPFOutcome) ToPolicy() policy.SPFResult {
+	return policy.SPFResult{Domain: o.Domain, Scope: o.Scope, Result: o.Result}
+}
+
+// SPF runs check_host() (RFC 7208 §4) for the MAIL FROM identity, or for
+// the HELO identity when the reverse-path is null (RFC 7208 §2.4: the
+// sender is then postmaster@helo). ctx bounds the whole check: RFC 7208
+// §4.6.4 suggests at least 20 seconds.
+func (c *Checker) SPF(ctx context.Context, ip net.IP, helo, mailFrom string) SPFOutcome {
+	out := c.spf(ctx, ip, helo, mailFrom)
+	countResult("spf", out.Result)
+	return out
+}
+
+func (c *Checker) spf(ctx context.Context, ip net.IP, helo, mailFrom string) SPFOutcome {
+	local, rawDomain, scope := spfIdentity(helo, mailFrom)
+	out := SPFOutcome{Scope: scope, Domain: strings.ToLower(strings.TrimSuffix(rawDomain, "."))}
+	domain, err := normalizeDomain(rawDomain)
+	// RFC 7208 §4.3: a malformed or single-label domain gives none without
+	// any DNS query (this also covers a HELO address literal).
+	if err != nil || !strings.Contains(domain, ".") {
+		out.Result, out.Err = policy.None, "not a multi-label domain name"
+		return out
+	}
+	out.Domain = domain
+	if ip.To16() == nil {
+		out.Result, out.Err = policy.PermError, "invalid client IP address"
+		return out
+	}
+	// RFC 7208 §4.3: an empty local part becomes "postmaster".
+	if local == "" {
+		local = "postmaster"
+	}
+	// The library splits the sender at its first "@"; an "@" inside a
+	// quoted local part must not move the domain.
+	local = strings.ReplaceAll(local, "@", "%40")
+	res, serr := spf.CheckHostWithSender(ip, strings.TrimSpace(helo), local+"@"+domain,
+		spf.WithResolver(spfResolver{c.Resolver}), spf.WithContext(ctx))
+	out.Result = spfResult(res)
+	if serr != nil && out.Result != policy.Pass && !matchErr(serr) {
+		out.Err = serr.Error()
+	}
+	return out
+}
+
+// spfIdentity picks the identity: MAIL FROM, or postmaster@HELO for the
+// null reverse-path (RFC 7208 §2.4) or one without a domain.
+func spfIdentity(helo, mailFrom string) (local, domain, scope string) {
+	mf := strings.TrimSpace(mailFrom)
+	mf = strings.TrimSuffix(strings.TrimPrefix(mf, "<"), ">")
+	if i := strings.LastIndexByte(mf, '@'); i >= 0 && i < len(mf)-1 {
+		return mf[:i], mf[i+1:], ScopeMailFrom
+	}
+	return "postmaster", strings.TrimSpace(helo), ScopeHelo
+}
+
+// The library returns "matched ..." errors along with ordinary results;
+// they are not failures worth reporting.
+func matchErr(err error) bool {
+	for _, m := range []error{spf.ErrMatchedAll, spf.ErrMatchedA, spf.ErrMatchedIP,
+		spf.ErrMatchedMX, spf.ErrMatchedPTR, spf.ErrMatchedExists} {
+		if errors.Is(err, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// spfResult maps the seven RFC 7208 §2.6 results to the RFC 8601 words.
+func spfResult(r spf.Result) policy.Result {
+	switch r {
+	case spf.Pass:
+		return policy.Pass
+	case spf.Fail:
+		return policy.Fail
+	case spf.SoftFail:
+		return policy.SoftFail
+	case spf.Neutral:
+		return policy.Neutral
+	case spf.None:
+		return policy.None
+	case spf.TempError:
+		return policy.TempError
+	}
+	return policy.PermError
+}
+
+// spfResolver hands the library errors it can classify: it tells
+// not-found and temporary errors apart only through a bare *net.DNSError
+// (a type assertion, not errors.As), so anything else is converted.
+type spfResolver struct{ r resolver.Resolver }
+
+func (s spfResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	q, err := queryName(name)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.r.LookupTXT(ctx, q)
+	return v, dnsError(err, name)
+}
+
+func (s spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	q, err := queryName(name)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.r.LookupMX(ctx, q)
+	return v, dnsError(err, name)
+}
+
+func (s spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	q, err := queryName(host)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.r.LookupIPAddr(ctx, q)
+	return v, dnsError(err, host)
+}
+
+func (s spfResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	v, err := s.r.LookupAddr(ctx, addr)
+	return v, dnsError(err, addr)
+}
+
+// queryName prepares a name built by SPF macro expansion for the resolver.
+// A name that cannot exist (an empty label, a label over 63 bytes, over
+// 253 bytes in all: RFC 1035 §2.3.4) is not found, as a stub resolver
+// would say, rather than an error that would read as temperror (RFC 7208
+// §4.8 leaves fail or permerror to the verifier). Bytes that DNS
+// presentation format escapes are escaped as miekg/dns prints them ("\ ",
+// "\DDD"), so that the name on the wire is the name expanded and the
+// question in the answer matches it.
+func queryName(name string) (string, error) {
+	trimmed := strings.TrimSuffix(name, ".")
+	notFound := &net.DNSError{Err: "invalid domain name", Name: name, IsNotFound: true}
+	if trimmed == "" || len(trimmed) > 253 {
+		return "", notFound
+	}
+	var b strings.Builder
+	for i, label := range strings.Split(trimmed, ".") {
+		if len(label) == 0 || len(label) > 63 {
+			return "", notFound
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		for j := 0; j < len(label); j++ {
+			c := label[j]
+			switch {
+			case strings.IndexByte(` ;()"'@\`, c) >= 0:
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c < ' ' || c >= 0x7f:
+				fmt.Fprintf(&b, "\\%03d", c)
+			default:
+				b.WriteByte(c)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// dnsError returns err as a bare *net.DNSError with IsNotFound and
+// IsTemporary set from the resolver's classification.
+func dnsError(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	if de, ok := err.(*net.DNSError); ok {
+		return de
+	}
+	return &net.DNSError{
+		Err:         err.Error(),
+		Name:        name,
+		IsNotFound:  resolver.IsNotFound(err),
+		IsTemporary: resolver.IsTemporary(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled),
+	}
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+func init() {
+	ops["reports-send"] = opReportsSend
+	ops["reports-preview"] = opReportsPreview
+}
+
+// opReportsSend closes the open period and sends every due report, then
+// delivers what is due before returning: without a running serve no queue
+// worker would; under serve, RunOnce shares the work with the workers
+// (each entry is claimed by one of them), so the command ends once its
+// reports were attempted.
+func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
+	if a.reports == nil {
+		return errors.New("aggregate reporting is not set up")
+	}
+	if !a.cfg.Reporting.Enabled {
+		return errors.New("aggregate reporting is disabled (reporting.enabled = false)")
+	}
+	sum, err := a.reports.Send(ctx, true)
+	fmt.Fprintf(w, "closed %d, generated %d, queued %d report messages to %d destinations, skipped %d, waiting %d, dropped %d\n",
+		sum.Closed, sum.Generated, sum.Enqueued, sum.Recipients, sum.Skipped, sum.Deferred, sum.Dropped)
+	if err != nil {
+		return err
+	}
+	return a.queue.RunOnce(ctx)
+}
+
+// opReportsPreview prints the XML of the open period; arg is the domain.
+func opReportsPreview(_ context.Context, a *app, w io.Writer, domain string) error {
+	if a.reports == nil {
+		return errors.New("aggregate reporting is not set up")
+	}
+	return a.reports.Preview(w, domain)
+}
