@@ -49,7 +49,7 @@ func TestDefaultsAndNormalisation(t *testing.T) {
 func TestInvalidConfigs(t *testing.T) {
 	cases := []struct {
 		name, doc, wantKey string
-		wantLine         int
+		wantLine           int
 	}{
 		{"unknown top key", "bogus = 1\n" + minimal, "bogus", 1},
 		{"unknown nested key", minimal + "[dmarc]\nmood = \"x\"\n", "dmarc.mood", 11},
