@@ -98,6 +98,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte,
 	v.Override = matchOverride(e.Policy.Overrides, fromDomain, tx.IP, e.now())
 	in.Override = v.Override
 	v.Decision = policy.Evaluate(in)
+	auth.ObserveDMARC(v.Decision)
 	e.decide(v)
 	v.AuthResults = auth.Results{
 		AuthservID: e.Policy.AuthservID,

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"dmarcgate/config"
+	"dmarcgate/smtpsink"
+)
+
+func TestMetricsAndHealth(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := h.send("alice@good.example", []string{"bob@example.org"}, message("alice@good.example", "metrics")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sink.Wait(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		resp, err := http.Get("http://" + h.metrics + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return string(b)
+	}
+	if got := get("/healthz"); strings.TrimSpace(got) != "ok" {
+		t.Errorf("/healthz = %q", got)
+	}
+	names := []string{"dmarcgate_smtp_connections_total", "dmarcgate_messages_total{outcome=\"deliver\"}",
+		"dmarcgate_queue_depth", "dmarcgate_queue_oldest_age_seconds", "dmarcgate_delivery_attempts_total",
+		"dmarcgate_spool_fsync_seconds_bucket", "dmarcgate_dns_queries_total", "dmarcgate_auth_results_total",
+		"dmarcgate_smtp_connections_active"}
+	// Delivery is counted just after the sink has the message: poll.
+	var missing []string
+	waitFor(t, 5*time.Second, "every metric", func() bool {
+		m := get("/metrics")
+		missing = missing[:0]
+		for _, name := range names {
+			if !strings.Contains(m, name) {
+				missing = append(missing, name)
+			}
+		}
+		return len(missing) == 0
+	})
+}
+
+func TestSTARTTLSAndReceivedHeader(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeTestCert(t, dir)
+	h := newHarness(t, func(c *config.Config) { c.SMTP.TLSCert, c.SMTP.TLSKey = certFile, keyFile })
+	plain, err := smtp.Dial(h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := plain.Extension("STARTTLS"); !ok {
+		t.Fatal("STARTTLS not offered with tls_cert and tls_key set")
+	}
+	plain.Close()
+	c, err := smtp.DialStartTLS(h.addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := message("alice@good.example", "over tls")
+	if err := c.SendMail("alice@good.example", []string{"bob@example.org"}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	added := delivered(t, h, msg)
+	mustContain(t, added, "with ESMTPS", "(using TLS 1.3 with cipher")
+}
+
+// writeTestCert stores a self-signed certificate as PEM files.
+func writeTestCert(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	conf, err := smtpsink.SelfSignedTLS("mx.test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM := pemEncode(t, conf.Certificates[0])
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func TestEnvelopeExtensionsPassThrough(t *testing.T) {
+	h := newHarness(t, nil)
+	c, err := smtp.Dial(h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{"PIPELINING", "8BITMIME", "SMTPUTF8", "SIZE", "ENHANCEDSTATUSCODES", "CHUNKING"} {
+		if ok, _ := c.Extension(ext); !ok {
+			t.Errorf("EHLO lacks %s", ext)
+		}
+	}
+	msg := message("jörg@nopolicy.example", "ünïcode") + "Grüße\r\n"
+	if err := c.Mail("jörg@nopolicy.example", &smtp.MailOptions{UTF8: true, Body: smtp.Body8BitMIME}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("bob@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, msg)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.sink.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[0].UTF8 || !got[0].Body8Bit || got[0].From != "jörg@nopolicy.example" {
+		t.Errorf("envelope at the sink: from %q utf8 %v 8bit %v", got[0].From, got[0].UTF8, got[0].Body8Bit)
+	}
+	if !bytes.HasSuffix(got[0].Data, []byte(msg)) {
+		t.Error("8-bit body changed in transit")
+	}
+}
+
+func TestConfigCheckExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join("..", "..", "config.example.toml")
+	bad := filepath.Join(dir, "bad.toml")
+	data, _ := os.ReadFile(good)
+	os.WriteFile(bad, append([]byte("colour = \"blue\"\n"), data...), 0o600)
+	cases := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"config", "check", "--config", good}, 0, ""},
+		{[]string{"config", "check", "--config", bad}, 2, "bad.toml:1: colour: unknown key"},
+		{[]string{"config", "check", "--config", filepath.Join(dir, "missing.toml")}, 2, "no such file"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"check", "--config", good}, 2, "usage"},
+		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), c.args, strings.NewReader(""), &out, &errb)
+		if code != c.code || !strings.Contains(errb.String(), c.inStderr) {
+			t.Errorf("%v: exit %d stderr %q, want %d and %q", c.args, code, errb.String(), c.code, c.inStderr)
+		}
+		if n := strings.Count(strings.TrimSpace(errb.String()), "\n"); n > 0 {
+			t.Errorf("%v: stderr has %d lines, want one", c.args, n+1)
+		}
+	}
+}
+
+func TestGracefulShutdownFinishesSessions(t *testing.T) {
+	h := newHarness(t, nil)
+	c, err := smtp.Dial(h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("alice@nopolicy.example", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("bob@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := message("alice@nopolicy.example", "in flight during shutdown")
+	io.WriteString(w, msg[:40])
+	go h.stop() // SIGTERM equivalent while the DATA is half sent
+	time.Sleep(300 * time.Millisecond)
+	io.WriteString(w, msg[40:])
+	if err := w.Close(); err != nil {
+		t.Fatalf("the message in flight at shutdown was not accepted: %v", err)
+	}
+	h.stop()
+	// Accepted means delivered now or after the next start.
+	if h.sink.Count() == 0 {
+		h.restart()
+	}
+	if _, err := h.sink.Wait(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
