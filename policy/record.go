@@ -41,10 +41,9 @@ func ParseRecord(txt string) (*Record, error) {
 
 // parseState tracks what ParseRecord has seen beyond the Record itself.
 type parseState struct {
-	seen           map[string]bool // tag names, for duplicates
-	pValid         bool
-	subInvalid     bool // sp= or np= present with an invalid value
-	haveFO, haveRU bool
+	seen       map[string]bool // tag names, for duplicates
+	pValid     bool
+	subInvalid bool // sp= or np= present with an invalid value
 }
 
 // tag applies one "name=value" segment to r.
