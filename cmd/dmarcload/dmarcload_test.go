@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/emersion/go-smtp"
+	"github.com/miekg/dns"
+
+	"dmarcgate/config"
+	"dmarcgate/resolver/resolvertest"
+	"dmarcgate/smtpsink"
+)
+
+func testOptions(n, c, size int) options {
+	return options{n: n, c: c, size: size, domains: 3, directOnly: true}
+}
+
+func TestDirectRunCountsEveryMessage(t *testing.T) {
+	sink := smtpsink.Start(t, smtpsink.Options{Discard: true})
+	o := testOptions(50, 5, 2048)
+	o.spoofed = 20
+	w, err := newWorkload(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := directRun(context.Background(), sink, w, o.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.sent != 50 || s.accepted != 50 || s.failed != 0 || s.perm != 0 {
+		t.Fatalf("summary = %+v, want 50 accepted", s)
+	}
+	if sink.Count() != 50 {
+		t.Errorf("sink count = %d, want 50", sink.Count())
+	}
+	if s.p50 <= 0 || s.p99 < s.p50 || s.rate <= 0 {
+		t.Errorf("p50 %v, p99 %v, rate %v", s.p50, s.p99, s.rate)
+	}
+	if s.spoofedAccepted != 10 {
+		t.Errorf("spoofed accepted by the sink = %d, want 10", s.spoofedAccepted)
+	}
+	// Each worker connects on its first message and keeps the connection.
+	if c := sink.Connections(); c < 1 || c > 5 {
+		t.Errorf("connections = %d, want 1 to 5", c)
+	}
+}
+
+func TestRunDirectOnlyPrintsRow(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), strings.Fields("-direct-only -n 50 -c 5 -size 1024"), &out, &errOut)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "direct ") || !strings.Contains(lines[1], " 50 ") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+func TestRunBadUsage(t *testing.T) {
+	for _, args := range []string{
+		"-n 10",                          // no -gateway
+		"-direct-only -n 0",              // no messages
+		"-direct-only -c 0",              // no connections
+		"-direct-only -size 10",          // below minSize
+		"-direct-only -spoofed 101",      // not a percentage
+		"-direct-only -domains 0",        // no sender domain
+		"-direct-only extra",             // stray argument
+		"-direct-only -nosuchflag",       // unknown flag
+		"-direct-only -size 99999999999", // beyond maxSize
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), strings.Fields(args), &out, &errOut); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("%q: nothing on stderr", args)
+		}
+	}
+}
+
+func TestRefusalsAndReconnects(t *testing.T) {
+	sink := smtpsink.Start(t, smtpsink.Options{Discard: true})
+	sink.SetDataReply(func(string, []string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "no"}
+	})
+	w, err := newWorkload(testOptions(20, 2, 1024), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := summarize(runLoad(context.Background(), sink.Addr(), w, 2))
+	if s.perm != 20 || s.refusals["550 5.7.1"] != 20 || s.legitRefused != 20 {
+		t.Fatalf("summary = %+v, want 20 refusals 550 5.7.1", s)
+	}
+	if c := sink.Connections(); c < 1 || c > 2 {
+		t.Errorf("connections = %d, want 1 or 2: a refusal must not drop the connection", c)
+	}
+
+	// Nothing listens on a closed port: every transaction fails, quickly.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	s = summarize(runLoad(context.Background(), closed, w, 2))
+	if s.failed != 20 || len(s.errSample) == 0 || s.rate != 0 {
+		t.Fatalf("summary = %+v, want 20 failures", s)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("failing load took %v", took)
+	}
+}
+
+func TestSpoofedSpreadEvenly(t *testing.T) {
+	for _, tc := range []struct{ n, pct, want int }{
+		{100, 50, 50}, {100, 0, 0}, {100, 100, 100}, {7, 50, 3}, {20000, 33, 6600}, {1, 99, 0},
+	} {
+		w := &workload{n: tc.n, spoofedPct: tc.pct}
+		got, longestRun, run := 0, 0, 0
+		for i := range tc.n {
+			if w.isSpoofed(i) {
+				got++
+				run++
+				longestRun = max(longestRun, run)
+			} else {
+				run = 0
+			}
+		}
+		if got != tc.want || w.spoofedCount() != tc.want {
+			t.Errorf("n=%d pct=%d: %d spoofed (count says %d), want %d", tc.n, tc.pct, got, w.spoofedCount(), tc.want)
+		}
+		if tc.pct > 0 && tc.pct <= 50 && longestRun > 1 {
+			t.Errorf("n=%d pct=%d: %d spoofed in a row", tc.n, tc.pct, longestRun)
+		}
+	}
+}
+
+func TestBuildMessageExactSize(t *testing.T) {
+	for _, size := range []int{minSize, 1000, 4096, 100_000} {
+		for _, seed := range []int{0, 35, 63} {
+			data := buildMessage(seed, "legit", "sender1.example", size)
+			if len(data) != size {
+				t.Errorf("size %d seed %d: %d bytes", size, seed, len(data))
+			}
+			if !bytes.HasSuffix(data, []byte("\r\n")) || bytes.Contains(data, []byte("\r\n.")) {
+				t.Errorf("size %d: bad line ends or a line starting with a dot", size)
+			}
+			for _, line := range strings.Split(string(data), "\r\n") {
+				if len(line) > 998 || strings.Contains(line, "\n") {
+					t.Fatalf("size %d: bad line %q", size, line)
+				}
+			}
+		}
+	}
+}
+
+// TestSignedMessagesVerify checks the pools against the zone as a
+// receiver would see them: signatures verify with the published keys, and
+// SPF and DMARC records are served.
+func TestSignedMessagesVerify(t *testing.T) {
+	o := testOptions(10, 1, 1024)
+	o.domains = 2
+	o.spoofed = 50
+	keys, err := generateKeys(o.domains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newWorkload(o, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone, err := buildZone(o.domains, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := resolvertest.Listen(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	lookup := func(name string) ([]string, error) { return lookupTXT(t, srv.Addr(), name) }
+
+	for i, m := range []message{w.message(0), w.message(1), w.message(2)} {
+		verifs, err := dkim.VerifyWithOptions(bytes.NewReader(m.data), &dkim.VerifyOptions{LookupTXT: lookup})
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		switch {
+		case m.spoofed && len(verifs) != 0:
+			t.Errorf("message %d: spoofed but signed", i)
+		case !m.spoofed && (len(verifs) != 1 || verifs[0].Err != nil):
+			t.Errorf("message %d: verifications %+v, want one pass", i, verifs)
+		case !m.spoofed && !strings.HasSuffix(m.from, "@"+verifs[0].Domain):
+			t.Errorf("message %d: MAIL FROM %s not aligned with d=%s", i, m.from, verifs[0].Domain)
+		case m.spoofed && m.from != "bounce@"+spooferDomain:
+			t.Errorf("message %d: spoofed MAIL FROM %s", i, m.from)
+		}
+	}
+	for name, want := range map[string]string{
+		"_dmarc." + senderDomain(1): "v=DMARC1; p=reject",
+		senderDomain(0):             spfLoopback,
+		spooferDomain:               spfLoopback,
+	} {
+		got, err := lookupTXT(t, srv.Addr(), name)
+		if err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("TXT %s = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
+func lookupTXT(t *testing.T, server, name string) ([]string, error) {
+	t.Helper()
+	m := new(dns.Msg).SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	m.SetEdns0(1232, false)
+	c := &dns.Client{Timeout: 2 * time.Second}
+	resp, _, err := c.Exchange(m, server)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range resp.Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(txt.Txt, ""))
+		}
+	}
+	return out, nil
+}
+
+func TestStandaloneDNSClose(t *testing.T) {
+	srv, err := resolvertest.Listen(resolvertest.Zone{"a.test.": {`a.test. 60 IN TXT "x"`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lookupTXT(t, srv.Addr(), "a.test"); err != nil || len(got) != 1 {
+		t.Fatalf("before Close: %q, %v", got, err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := &dns.Client{Net: "tcp", Timeout: 500 * time.Millisecond}
+	if _, _, err := c.Exchange(new(dns.Msg).SetQuestion("a.test.", dns.TypeTXT), srv.Addr()); err == nil {
+		t.Error("server still answers after Close")
+	}
+	if _, err := resolvertest.Listen(resolvertest.Zone{"b.test.": {"b.test. IN BOGUS x"}}); err == nil {
+		t.Error("Listen accepted a malformed zone")
+	}
+	if err := resolvertest.Start(t, nil).Close(); err == nil {
+		t.Error("Close of a test server succeeded")
+	}
+}
+
+func TestLineWatcher(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := newLineWatcher(f)
+	for _, chunk := range []string{
+		"time=x level=INFO msg=starting\n",
+		"time=x level=INFO msg=liste", "ning addr=127.0.0.1:2525\ntime=x msg=listening addr=127.0.0.1:2526\n",
+	} {
+		if _, err := w.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case addr := <-w.listening:
+		if addr != "127.0.0.1:2525" {
+			t.Errorf("addr = %q", addr)
+		}
+	default:
+		t.Fatal("no listening address announced")
+	}
+	if tail := w.tail(); !strings.Contains(tail, "msg=starting") || strings.Count(tail, "\n") != 2 {
+		t.Errorf("tail = %q", tail)
+	}
+	if data, _ := os.ReadFile(f.Name()); !bytes.Contains(data, []byte("2526")) {
+		t.Errorf("log file = %q", data)
+	}
+}
+
+func TestGatewayThatFailsToStart(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "fake-gateway")
+	script := "#!/bin/sh\necho 'level=ERROR msg=\"config: bad key\"' >&2\nexit 2\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"-gateway", bin, "-n", "10", "-c", "2", "-size", "1024"}, &out, &errOut)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d", code, exitFailure)
+	}
+	if msg := errOut.String(); !strings.Contains(msg, "exited before listening") || !strings.Contains(msg, "bad key") {
+		t.Errorf("stderr = %q", msg)
+	}
+}
+
+// TestGatewayRun builds the real gateway and runs a small load through it
+// with signed and spoofed messages; it is skipped while the gateway does
+// not build.
+func TestGatewayRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the gateway")
+	}
+	bin := filepath.Join(t.TempDir(), "dmarcgate")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/dmarcgate")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Skipf("gateway does not build: %v\n%s", err, out)
+	}
+	var out, errOut bytes.Buffer
+	args := []string{"-gateway", bin, "-n", "100", "-c", "10", "-size", "2048", "-auth", "-spoofed", "50", "-domains", "2"}
+	code := run(context.Background(), args, &out, &errOut)
+	t.Logf("output:\n%s%s", out.String(), errOut.String())
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"gateway+auth 50% spoofed", "sink received 50 of 50 accepted", "spoofed: 50 sent, 0 accepted, 0 relayed", `"550 5.7.26" x50`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestGatewayConfigIsValid(t *testing.T) {
+	setup := gatewaySetup{
+		dir: t.TempDir(), relay: "127.0.0.1:1", outbound: "127.0.0.1:2", dns: "127.0.0.1:3", maxConns: 60,
+	}
+	cfg, err := config.Parse([]byte(setup.configText()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SMTP.MaxConnectionsPerIP != 60 || cfg.Relay.Address != "127.0.0.1:1" || cfg.Reporting.Enabled || cfg.Metrics.Listen != "" {
+		t.Errorf("config = %+v", cfg)
+	}
+	if len(cfg.DNS.Servers) != 1 || cfg.DNS.Servers[0] != "127.0.0.1:3" {
+		t.Errorf("dns servers = %v", cfg.DNS.Servers)
+	}
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Timeouts of every network operation of the load.
+const (
+	dialTimeout     = 5 * time.Second
+	commandTimeout  = 30 * time.Second
+	dataTimeout     = 60 * time.Second // end of DATA: the gateway fsyncs and evaluates
+	reconnectPause  = 20 * time.Millisecond
+	clientHelloName = "load.bench.example"
+)
+
+// outcome is what happened to one transaction. code is the SMTP reply
+// that ended it (250 at the end of DATA, or the refusal at any step), or 0
+// when the connection failed.
+type outcome struct {
+	code    int
+	status  string        // "550 5.7.26" for a refusal
+	latency time.Duration // MAIL to the final reply
+	start   time.Time     // MAIL sent
+	end     time.Time     // final reply read
+	spoofed bool
+	err     error // transport failure, when code is 0
+}
+
+// runLoad sends w's transactions to addr over conns connections, each in
+// a closed loop, and returns one outcome per transaction. Transactions
+// not started when ctx ends are left with a zero outcome and an error.
+func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome {
+	outcomes := make([]outcome, w.n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &loadConn{addr: addr}
+			defer c.close()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= w.n {
+					return
+				}
+				outcomes[i] = c.send(w.message(i))
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range outcomes {
+		if outcomes[i].code == 0 && outcomes[i].err == nil {
+			outcomes[i].err = errors.New("not sent: interrupted")
+		}
+	}
+	return outcomes
+}
+
+// loadConn is one client connection, opened on first use and again after
+// a transport failure.
+type loadConn struct {
+	addr   string
+	conn   net.Conn
+	client *smtp.Client
+}
+
+func (c *loadConn) connect() error {
+	conn, err := net.DialTimeout("tcp", c.addr, dialTimeout)
+	if err != nil {
+		return err
+	}
+	client := smtp.NewClient(conn)
+	client.CommandTimeout = commandTimeout
+	client.SubmissionTimeout = dataTimeout
+	if err := client.Hello(clientHelloName); err != nil {
+		client.Close()
+		return err
+	}
+	c.conn, c.client = conn, client
+	return nil
+}
+
+func (c *loadConn) close() {
+	if c.client != nil {
+		c.client.Close()
+		c.conn, c.client = nil, nil
+	}
+}
+
+// send runs one MAIL/RCPT/DATA transaction. A refusal leaves the
+// connection usable after RSET; a transport failure closes it.
+func (c *loadConn) send(m message) outcome {
+	out := outcome{spoofed: m.spoofed}
+	if c.client == nil {
+		if err := c.connect(); err != nil {
+			time.Sleep(reconnectPause) // a refused connection fails at once
+			return c.failed(out, err)
+		}
+	}
+	out.start = time.Now()
+	err := c.transact(m)
+	out.end = time.Now()
+	out.latency = out.end.Sub(out.start)
+	if err == nil {
+		out.code = 250
+		return out
+	}
+	var reply *smtp.SMTPError
+	if !errors.As(err, &reply) {
+		return c.failed(out, err)
+	}
+	out.code = reply.Code
+	out.status = strconv.Itoa(reply.Code)
+	if e := reply.EnhancedCode; e[0] > 0 {
+		out.status += fmt.Sprintf(" %d.%d.%d", e[0], e[1], e[2])
+	}
+	if c.client.Reset() != nil {
+		c.close()
+	}
+	return out
+}
+
+func (c *loadConn) transact(m message) error {
+	if err := c.client.Mail(m.from, nil); err != nil {
+		return err
+	}
+	if err := c.client.Rcpt(recipient, nil); err != nil {
+		return err
+	}
+	data, err := c.client.Data()
+	if err != nil {
+		return err
+	}
+	// The client sets deadlines on commands and replies only; writing the
+	// body needs its own.
+	if err := c.conn.SetWriteDeadline(time.Now().Add(dataTimeout)); err != nil {
+		return err
+	}
+	if _, err := data.Write(m.data); err != nil {
+		return err
+	}
+	return data.Close()
+}
+
+func (c *loadConn) failed(out outcome, err error) outcome {
+	c.close()
+	out.code, out.err = 0, err
+	return out
+}

@@ -1,0 +1,108 @@
+// Command dmarcload measures dmarcgate under load: it sends the same
+// closed-loop SMTP load first straight to an in-process sink ("direct"),
+// then through a dmarcgate subprocess relaying to that sink, and prints
+// throughput, latency and peak memory for each run. Every address it uses
+// is on 127.0.0.1, DNS included. It is a benchmark, not a test of
+// correctness beyond counting what was accepted and what arrived.
+//
+// Usage:
+//
+//	dmarcload -gateway ./bin/dmarcgate -n 20000 -c 50 -size 4096 [-auth] [-spoofed PCT]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the gateway failed to start, lost or invented messages
+	exitUsage   = 2
+)
+
+// maxSize bounds -size below the gateway's default message size limit.
+const maxSize = 20 << 20
+
+// options are the command-line settings of one invocation.
+type options struct {
+	gateway    string // path of the dmarcgate binary
+	n          int    // messages per run
+	c          int    // concurrent connections
+	size       int    // bytes per message before any DKIM-Signature
+	auth       bool   // DKIM-sign the legitimate messages
+	spoofed    int    // percent of messages that must be rejected by DMARC
+	domains    int    // sender domains
+	directOnly bool   // skip the gateway run
+	keep       bool   // keep the gateway's temporary directory
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseOptions(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "dmarcload:", err)
+		}
+		return exitUsage
+	}
+	if err := bench(ctx, opts, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "dmarcload:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("dmarcload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.gateway, "gateway", "", "path of the dmarcgate binary (required unless -direct-only)")
+	fs.IntVar(&o.n, "n", 1000, "messages per run")
+	fs.IntVar(&o.c, "c", 10, "concurrent SMTP connections")
+	fs.IntVar(&o.size, "size", 4096, "message size in bytes (before the DKIM-Signature header)")
+	fs.BoolVar(&o.auth, "auth", false, "DKIM-sign messages (RSA 2048, signed up front)")
+	fs.IntVar(&o.spoofed, "spoofed", 0, "percent of messages with an unauthenticated p=reject From domain")
+	fs.IntVar(&o.domains, "domains", 10, "sender domains served by the in-process DNS server")
+	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
+	fs.BoolVar(&o.keep, "keep", false, "keep the gateway's temporary directory (config, state, log)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, o.validate()
+}
+
+func (o options) validate() error {
+	switch {
+	case o.gateway == "" && !o.directOnly:
+		return errors.New("-gateway is required (or -direct-only)")
+	case o.n < 1 || o.n > 10_000_000:
+		return fmt.Errorf("-n %d: want 1 to 10000000", o.n)
+	case o.c < 1 || o.c > 1000:
+		return fmt.Errorf("-c %d: want 1 to 1000", o.c)
+	case o.size < minSize || o.size > maxSize:
+		return fmt.Errorf("-size %d: want %d to %d", o.size, minSize, maxSize)
+	case o.spoofed < 0 || o.spoofed > 100:
+		return fmt.Errorf("-spoofed %d: want 0 to 100", o.spoofed)
+	case o.domains < 1 || o.domains > 100:
+		return fmt.Errorf("-domains %d: want 1 to 100", o.domains)
+	}
+	return nil
+}
