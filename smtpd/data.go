@@ -66,6 +66,7 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 	}
 	m := s.message(v, header)
 	ev := s.event(v, header)
+	ev.QueueID = m.ID
 	var extra func(tx *bolt.Tx) error
 	if s.srv.Recorder != nil {
 		extra = s.srv.Recorder.Record(ev)

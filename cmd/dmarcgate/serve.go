@@ -63,6 +63,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 		return err
 	}
 	a.queue.Start(ctx)
+	var bg sync.WaitGroup // report schedulers; they end with ctx
+	bg.Add(2)
+	go func() { defer bg.Done(); a.reports.Run(ctx) }()
+	go func() { defer bg.Done(); a.failures.Run(ctx) }()
 	var wg sync.WaitGroup
 	for _, l := range listeners {
 		wg.Add(1)
@@ -92,6 +96,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 	if err := a.queue.Stop(sctx); err != nil {
 		log.Warn("queue shutdown", "err", err)
 	}
+	bg.Wait()
 	log.Info("stopped")
 	return nil
 }
@@ -121,6 +126,7 @@ func (a *app) smtpServer() (*smtpd.Server, error) {
 		Evaluator: a.eval,
 		Queue:     a.queue,
 		DB:        a.db,
+		Recorder:  recorders{a.reports, a.failures},
 		Logger:    a.log,
 	}
 	if cfg.Relay.VerifyRecipients {

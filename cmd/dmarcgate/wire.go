@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"dmarcgate/auth"
 	"dmarcgate/config"
 	"dmarcgate/policy"
@@ -23,14 +25,15 @@ import (
 
 // app holds the parts every command shares, wired from the configuration.
 type app struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	res     *resolver.Client
-	db      *store.DB
-	queue   *queue.Queue
-	checker *auth.Checker
-	eval    *smtpd.Evaluator
-	reports *reporting.Reporter
+	cfg      *config.Config
+	log      *slog.Logger
+	res      *resolver.Client
+	db       *store.DB
+	queue    *queue.Queue
+	checker  *auth.Checker
+	eval     *smtpd.Evaluator
+	reports  *reporting.Reporter
+	failures *reporting.FailureReporter
 }
 
 const dbFile = "dmarcgate.db"
@@ -121,13 +124,17 @@ func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app
 	if err != nil {
 		return nil, err
 	}
-	// The queue reports bounces of report mail to the reporter, which is
-	// built after it: rep is set before any delivery can run.
+	// The queue reports bounces of report mail to the reporters, which are
+	// built after it: both are set before any delivery can run.
 	var rep *reporting.Reporter
+	var fr *reporting.FailureReporter
 	qcfg := queueConfig(cfg, res, log)
 	qcfg.OnPermanentFailure = func(m *queue.Message, rcpt string, err error) {
 		if rep != nil {
 			rep.OnPermanentFailure(m, rcpt, err)
+		}
+		if fr != nil {
+			fr.OnPermanentFailure(m, rcpt, err)
 		}
 	}
 	q, err := queue.New(db, qcfg)
@@ -140,7 +147,52 @@ func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app
 		db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep}, nil
+	fr, err = reporting.NewFailureReporter(db, q, res, rep, failureConfig(cfg, log))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep, failures: fr}, nil
+}
+
+func failureConfig(cfg *config.Config, log *slog.Logger) reporting.FailureConfig {
+	f := cfg.FailureReports
+	return reporting.FailureConfig{
+		Enabled:                 f.Enabled,
+		IncludeBody:             f.IncludeBody,
+		Redact:                  f.Redact,
+		PerSourceInterval:       f.PerSourceInterval.Duration,
+		MaxPerDestinationPerDay: f.MaxPerDestinationPerDay,
+		MaxPerHour:              f.MaxPerHour,
+		Email:                   cfg.Reporting.Email,
+		OrgName:                 cfg.Reporting.OrgName,
+		Hostname:                cfg.Hostname,
+		Logger:                  log,
+	}
+}
+
+// recorders hands every evaluated message to both kinds of report; their
+// writes join the message's own commit.
+type recorders []smtpd.Recorder
+
+func (rs recorders) Record(ev *reporting.Event) func(tx *bolt.Tx) error {
+	var fns []func(tx *bolt.Tx) error
+	for _, r := range rs {
+		if fn := r.Record(ev); fn != nil {
+			fns = append(fns, fn)
+		}
+	}
+	if len(fns) == 0 {
+		return nil
+	}
+	return func(tx *bolt.Tx) error {
+		for _, fn := range fns {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 func reportingConfig(cfg *config.Config, log *slog.Logger) reporting.Config {

@@ -1,0 +1,183 @@
+package reporting
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"go.etcd.io/bbolt"
+)
+
+// generator names us in report_metadata.
+const generator = "dmarcgate"
+
+// reportHeader is what a report says about itself, apart from its records.
+type reportHeader struct {
+	id         string
+	begin, end int64
+	policy     publishedPolicy
+}
+
+// buildReport assembles the RFC 9990 report of one (period, domain) from
+// its rows (RFC 9990 §2.1).
+func (r *Reporter) buildReport(tx *bbolt.Tx, h reportHeader) (*AggregateReport, error) {
+	rep := &AggregateReport{
+		Metadata: ReportMetadata{
+			OrgName:   r.cfg.OrgName,
+			Email:     r.cfg.Email,
+			ReportID:  h.id,
+			DateRange: DateRange{Begin: h.begin, End: h.end},
+			Generator: generator,
+		},
+		Policy: PolicyPublished{
+			Domain: h.policy.Domain, P: h.policy.P, SP: h.policy.SP, NP: h.policy.NP,
+			ADKIM: h.policy.ADKIM, ASPF: h.policy.ASPF, DiscoveryMethod: h.policy.Discovery,
+			FO: h.policy.FO, Testing: h.policy.Testing,
+		},
+	}
+	if len(h.policy.Ignored) > 0 {
+		// RFC 9990 §2.1.4: errors met while processing the policy.
+		rep.Metadata.Error = "rua URIs of schemes other than mailto were ignored: " + strings.Join(h.policy.Ignored, ", ")
+	}
+	prefix := append(periodDomainKey(h.begin, h.policy.Domain), 0)
+	c := tx.Bucket(rowsBucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(v) < 8 {
+			return nil, fmt.Errorf("reporting: corrupt row %x", k)
+		}
+		var row rowIdentity
+		if err := json.Unmarshal(v[8:], &row); err != nil {
+			return nil, fmt.Errorf("reporting: corrupt row %x: %w", k, err)
+		}
+		rep.Records = append(rep.Records, row.record(fromBE64(v)))
+	}
+	// Stable, readable order: by source, then by count, largest first.
+	slices.SortStableFunc(rep.Records, func(a, b ReportRecord) int {
+		if c := strings.Compare(a.Row.SourceIP, b.Row.SourceIP); c != 0 {
+			return c
+		}
+		return int(b.Row.Count - a.Row.Count)
+	})
+	return rep, nil
+}
+
+// Preview writes the XML of the reports of the open period, for one policy
+// domain or ("") all, as they would be if the period closed now. It
+// changes nothing.
+func (r *Reporter) Preview(w io.Writer, domain string) error {
+	domain = cleanDomain(domain)
+	now := r.now().Unix()
+	var docs [][]byte
+	err := r.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(openBucket).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) < 8 || (domain != "" && string(k[8:]) != domain) {
+				continue
+			}
+			doc, err := r.previewOne(tx, fromBE64(k), v, now)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, doc)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(docs) == 0 && domain != "" {
+		return fmt.Errorf("reporting: nothing recorded for %s in the open period", domain)
+	}
+	for _, d := range docs {
+		if _, err := w.Write(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// previewOne renders the open period that began at begin, as if it
+// closed at now.
+func (r *Reporter) previewOne(tx *bbolt.Tx, begin int64, polJSON []byte, now int64) ([]byte, error) {
+	var pol publishedPolicy
+	if err := json.Unmarshal(polJSON, &pol); err != nil {
+		return nil, fmt.Errorf("reporting: corrupt policy of %d: %w", begin, err)
+	}
+	end := max(min(periodEnd(begin, 0, r.cfg.Interval), now), begin)
+	id := fmt.Sprintf("preview.%d.%s@%s", begin, pol.Domain, r.cfg.Hostname)
+	rep, err := r.buildReport(tx, reportHeader{id: id, begin: begin, end: end, policy: pol})
+	if err != nil {
+		return nil, err
+	}
+	return rep.Marshal()
+}
+
+// generate builds a pending report once and stores its gzip'd XML, so
+// that every later attempt sends the same bytes; its rows go in the same
+// commit.
+func (r *Reporter) generate(ctx context.Context, st *aggState) error {
+	gz, rows, count, err := r.render(st)
+	if err != nil {
+		return err
+	}
+	next := *st
+	next.State, next.Rows, next.Count = stateGenerated, rows, count
+	if rows == 0 {
+		next.State, next.LastErr = stateSent, "no rows"
+	}
+	if err := r.db.Commit(ctx, func(tx *bbolt.Tx) error { return storeGenerated(tx, &next, gz) }); err != nil {
+		return fmt.Errorf("reporting: storing report %s: %w", st.ID, err)
+	}
+	*st = next
+	if rows > 0 {
+		reportsGenerated.Inc()
+		reportRows.Observe(float64(rows))
+		r.log.Info("aggregate report generated", "report_id", st.ID, "domain", st.Domain,
+			"begin", st.Begin, "end", st.End, "rows", rows, "messages", count)
+	}
+	return nil
+}
+
+// render builds the gzip'd XML of a closed report from its rows, which no
+// longer change.
+func (r *Reporter) render(st *aggState) (gz []byte, rows int, count int64, err error) {
+	err = r.db.View(func(tx *bbolt.Tx) error {
+		rep, err := r.buildReport(tx, reportHeader{id: st.ID, begin: st.Begin, end: st.End, policy: st.Policy})
+		if err != nil {
+			return err
+		}
+		rows, count = len(rep.Records), rep.MessageCount()
+		doc, err := rep.Marshal()
+		if err != nil {
+			return err
+		}
+		gz = gzipBytes(doc)
+		return nil
+	})
+	return gz, rows, count, err
+}
+
+// storeGenerated moves a pending report to next: data stored, rows gone.
+func storeGenerated(tx *bbolt.Tx, next *aggState, gz []byte) error {
+	key := next.key()
+	cur, err := getState(tx, key)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.State != statePending {
+		return errStateChanged
+	}
+	if next.Rows > 0 {
+		if err := tx.Bucket(reportDataBucket).Put(key, gz); err != nil {
+			return err
+		}
+	}
+	if err := deletePrefix(tx.Bucket(rowsBucket), append(bytes.Clone(key), 0)); err != nil {
+		return err
+	}
+	return putState(tx, next)
+}

@@ -1,0 +1,30 @@
+package reporting
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	reportsGenerated = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "dmarcgate_reports_generated_total",
+		Help: "Aggregate reports built (one per policy domain and period).",
+	})
+	reportsSent = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "dmarcgate_reports_sent_total",
+		Help: "Aggregate report deliveries handed to the durable queue, one per destination.",
+	})
+	reportsFailed = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "dmarcgate_reports_failed_total",
+		Help: "Aggregate report deliveries that failed for good (bounced or dropped after reporting.drop_after).",
+	})
+	reportsSuppressed = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_reports_suppressed_total",
+		Help: "Aggregate report deliveries not attempted, by reason.",
+	}, []string{"reason"}) // unauthorized, suppressed, destination_cap, period_cap
+	reportRows = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dmarcgate_report_rows",
+		Help:    "Rows (records) per aggregate report.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+	})
+)
