@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"dmarcgate/reporting"
+	"dmarcgate/smtpsink"
+)
+
+// failureReports returns the parsed failure reports the smarthost received.
+func failureReports(t *testing.T, sink *smtpsink.Sink) []*reporting.FailureReport {
+	t.Helper()
+	var out []*reporting.FailureReport
+	for _, m := range sink.Messages() {
+		if !bytes.Contains(m.Data, []byte("report-type=feedback-report")) {
+			continue
+		}
+		fr, err := reporting.ParseFailureReport(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatalf("our failure report does not parse: %v", err)
+		}
+		out = append(out, fr)
+	}
+	return out
+}
+
+// foZone publishes one p=none domain per fo= value, with SPF that fails for
+// the domain itself and passes for its "pass." subdomain.
+func foZone(h *harness) {
+	for _, fo := range []string{"0", "1", "d", "s"} {
+		d := "fo" + fo + ".example"
+		h.dns.SetRecords(d+".", d+`. 300 IN TXT "v=spf1 -all"`, d+". 300 IN A 192.0.2.10")
+		h.dns.SetRecords("pass."+d+".", "pass."+d+`. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"`)
+		h.dns.SetRecords("_dmarc."+d+".", "_dmarc."+d+`. 300 IN TXT "v=DMARC1; p=none; ruf=mailto:ruf@`+d+`; fo=`+fo+`"`)
+	}
+}
+
+func TestFailureReportsFollowFO(t *testing.T) {
+	h := newHarness(t, nil)
+	foZone(h)
+	signers := map[string]*signer{}
+	for _, fo := range []string{"0", "1", "d", "s"} {
+		signers[fo] = h.newRSASigner("fo"+fo+".example", "s")
+	}
+	// Each scenario comes from its own source IP: the per-source rate limit
+	// (one report per domain per source IP per hour) stays out of the way.
+	scenarios := []struct {
+		name, src string
+		send      func(fo string) error
+		want      map[string]bool // fo value -> report expected
+	}{
+		{"SPF fails, no signature", "127.0.0.2", func(fo string) error {
+			d := "fo" + fo + ".example"
+			return sendFrom(t, h.addr, "127.0.0.2", "x@"+d, []string{"bob@example.org"}, message("x@"+d, "nothing aligned"))
+		}, map[string]bool{"0": true, "1": true, "d": false, "s": true}},
+		{"SPF fails, DKIM passes", "127.0.0.3", func(fo string) error {
+			d := "fo" + fo + ".example"
+			return sendFrom(t, h.addr, "127.0.0.3", "x@"+d, []string{"bob@example.org"}, signers[fo].sign(t, message("x@"+d, "dkim aligned")))
+		}, map[string]bool{"0": false, "1": true, "d": false, "s": true}},
+		{"SPF passes, DKIM fails", "127.0.0.4", func(fo string) error {
+			d := "fo" + fo + ".example"
+			signed := strings.Replace(signers[fo].sign(t, message("x@"+d, "body altered")), "Hello there.", "Hello thera.", 1)
+			return sendFrom(t, h.addr, "127.0.0.4", "x@pass."+d, []string{"bob@example.org"}, signed)
+		}, map[string]bool{"0": false, "1": true, "d": true, "s": false}},
+	}
+	want := 0
+	for _, sc := range scenarios {
+		for _, fo := range []string{"0", "1", "d", "s"} {
+			if err := sc.send(fo); err != nil {
+				t.Fatalf("%s fo=%s: %v", sc.name, fo, err)
+			}
+			if sc.want[fo] {
+				want++
+			}
+		}
+	}
+	waitFor(t, 15*time.Second, fmt.Sprintf("%d failure reports", want), func() bool { return len(failureReports(t, h.out)) >= want })
+	time.Sleep(300 * time.Millisecond)
+	got := map[string]bool{}
+	for _, fr := range failureReports(t, h.out) {
+		key := fr.Get("Reported-Domain") + " " + fr.Get("Source-IP")
+		if got[key] {
+			t.Errorf("two reports for %s", key)
+		}
+		got[key] = true
+		checkFailureReport(t, fr)
+	}
+	for _, sc := range scenarios {
+		for fo, expect := range sc.want {
+			if key := "fo" + fo + ".example " + sc.src; got[key] != expect {
+				t.Errorf("%s, fo=%s: report sent = %v, want %v", sc.name, fo, got[key], expect)
+			}
+		}
+	}
+}
+
+// checkFailureReport checks the RFC 6591 / RFC 9991 shape and redaction.
+func checkFailureReport(t *testing.T, fr *reporting.FailureReport) {
+	t.Helper()
+	if fr.ReportType != "feedback-report" || fr.Human == "" || fr.OriginalType != "text/rfc822-headers" || fr.OriginalHasBody {
+		t.Errorf("parts: type %q human %d bytes original %q body %v", fr.ReportType, len(fr.Human), fr.OriginalType, fr.OriginalHasBody)
+	}
+	for _, f := range []string{"Feedback-Type", "Auth-Failure", "User-Agent", "Version", "Original-Mail-From", "Arrival-Date",
+		"Source-IP", "Reported-Domain", "Authentication-Results", "Identity-Alignment", "Delivery-Result"} {
+		if !fr.Has(f) {
+			t.Errorf("report lacks %s", f)
+		}
+	}
+	if fr.Get("Feedback-Type") != "auth-failure" {
+		t.Errorf("Feedback-Type %q", fr.Get("Feedback-Type"))
+	}
+	if strings.Contains(fr.Get("Original-Mail-From"), "<x@") || strings.Contains(string(fr.OriginalHeader), "<x@") {
+		t.Errorf("local part not redacted: %q", fr.Get("Original-Mail-From"))
+	}
+}
+
+func TestFailureReportRateLimitAndAuthorization(t *testing.T) {
+	h := newHarness(t, nil)
+	h.dns.SetRecords("burst.example.", `burst.example. 300 IN TXT "v=spf1 -all"`)
+	h.dns.SetRecords("_dmarc.burst.example.", `_dmarc.burst.example. 300 IN TXT "v=DMARC1; p=none; ruf=mailto:ruf@burst.example; fo=1"`)
+	h.dns.SetRecords("ext.example.", `ext.example. 300 IN TXT "v=spf1 -all"`)
+	h.dns.SetRecords("_dmarc.ext.example.", `_dmarc.ext.example. 300 IN TXT "v=DMARC1; p=none; ruf=mailto:f@unauthorized.example,mailto:f@authorized.example; fo=1"`)
+	h.dns.SetRecords("ext.example._report._dmarc.authorized.example.", `ext.example._report._dmarc.authorized.example. 300 IN TXT "v=DMARC1"`)
+	for i := 0; i < 100; i++ {
+		if err := h.send("x@burst.example", []string{"bob@example.org"}, message("x@burst.example", fmt.Sprint("burst ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.send("x@ext.example", []string{"bob@example.org"}, message("x@ext.example", "external")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "two failure reports", func() bool { return len(failureReports(t, h.out)) >= 2 })
+	time.Sleep(500 * time.Millisecond)
+	perDomain := map[string]int{}
+	var extRcpts []string
+	for _, m := range h.out.Messages() {
+		if !bytes.Contains(m.Data, []byte("report-type=feedback-report")) {
+			continue
+		}
+		fr, _ := reporting.ParseFailureReport(bytes.NewReader(m.Data))
+		d := fr.Get("Reported-Domain")
+		perDomain[d]++
+		if d == "ext.example" {
+			extRcpts = append(extRcpts, m.To...)
+		}
+	}
+	if perDomain["burst.example"] != 1 {
+		t.Errorf("a burst of 100 failing messages from one source gave %d reports, want 1", perDomain["burst.example"])
+	}
+	if strings.Join(extRcpts, ",") != "f@authorized.example" {
+		t.Errorf("external ruf recipients = %v, want only the authorized one", extRcpts)
+	}
+}
