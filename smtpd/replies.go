@@ -11,19 +11,17 @@ import (
 // is not one of these would be answered as a raw 554, so every error path
 // ends here.
 var (
-	replyRelayDenied     = reply(550, 5, 7, 1, "relay access denied: we do not accept mail for that domain")
-	replyUnknownUser     = reply(550, 5, 1, 1, "no such user here")
-	replyVerifyDown      = reply(451, 4, 4, 3, "recipient verification is unavailable, try again later")
-	replyTooManyRcpts    = reply(452, 4, 5, 3, "too many recipients")
-	replyTooBig          = reply(552, 5, 3, 4, "message size exceeds the fixed maximum message size")
-	replyHeaderTooBig    = reply(552, 5, 3, 4, "message header exceeds the maximum header size")
-	replyBadAddress      = reply(553, 5, 1, 3, "address syntax not accepted")
-	replyInternal        = reply(451, 4, 3, 0, "local error in processing, try again later")
-	replyShuttingDown    = reply(421, 4, 3, 2, "service shutting down, try again later")
-	replyTooManyConns    = "421 4.7.0 too many connections, try again later\r\n"
-	replyTooManyConnsIP  = "421 4.7.0 too many connections from your address, try again later\r\n"
-	replyTruncated       = reply(451, 4, 3, 0, "message transfer incomplete")
-	replyHeaderMalformed = reply(550, 5, 6, 0, "message has no header section")
+	replyRelayDenied    = reply(550, 5, 7, 1, "relay access denied: we do not accept mail for that domain")
+	replyUnknownUser    = reply(550, 5, 1, 1, "no such user here")
+	replyVerifyDown     = reply(451, 4, 4, 3, "recipient verification is unavailable, try again later")
+	replyTooManyRcpts   = reply(452, 4, 5, 3, "too many recipients")
+	replyTooBig         = reply(552, 5, 3, 4, "message size exceeds the fixed maximum message size")
+	replyHeaderTooBig   = reply(552, 5, 3, 4, "message header exceeds the maximum header size")
+	replyBadAddress     = reply(553, 5, 1, 3, "address syntax not accepted")
+	replyInternal       = reply(451, 4, 3, 0, "local error in processing, try again later")
+	replyTooManyConns   = "421 4.7.0 too many connections, try again later\r\n"
+	replyTooManyConnsIP = "421 4.7.0 too many connections from your address, try again later\r\n"
+	replyTruncated      = reply(451, 4, 3, 0, "message transfer incomplete")
 )
 
 func reply(code, a, b, c int, msg string) *smtp.SMTPError {
