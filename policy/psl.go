@@ -53,16 +53,9 @@ func DiscoverPSL(fromDomain string, lookup LookupFunc, isNotFound, isTemporary f
 
 // queryPSL is query, except that several or unusable records are an error.
 func (w *walker) queryPSL(name string) (*Record, error) {
-	w.queries++
-	if w.lookup == nil {
-		return nil, errors.New("policy: no lookup function")
-	}
-	txts, err := w.lookup("_dmarc." + name)
-	if err != nil && (w.isNotFound == nil || !w.isNotFound(err)) {
-		return nil, lookupFailed(name, err, w.isTemporary)
-	}
-	if err != nil {
-		return nil, nil
+	txts, err := w.fetch(name)
+	if err != nil || txts == nil {
+		return nil, err
 	}
 	rec, err := SelectRecord(txts)
 	switch {

@@ -108,8 +108,9 @@ func (w *walker) walk(domain string) ([]found, error) {
 	return out, nil
 }
 
-// query fetches the one usable DMARC record at _dmarc.<name>, or nil.
-func (w *walker) query(name string) (*Record, error) {
+// fetch counts and makes one query for the TXT records at _dmarc.<name>:
+// nil records and no error when there are none.
+func (w *walker) fetch(name string) ([]string, error) {
 	if w.lookup == nil {
 		return nil, errors.New("policy: no lookup function")
 	}
@@ -118,8 +119,17 @@ func (w *walker) query(name string) (*Record, error) {
 	if err != nil && (w.isNotFound == nil || !w.isNotFound(err)) {
 		return nil, lookupFailed(name, err, w.isTemporary)
 	}
-	if err != nil {
+	if err != nil || txts == nil {
 		return nil, nil
+	}
+	return txts, nil
+}
+
+// query fetches the one usable DMARC record at _dmarc.<name>, or nil.
+func (w *walker) query(name string) (*Record, error) {
+	txts, err := w.fetch(name)
+	if err != nil || txts == nil {
+		return nil, err
 	}
 	rec, err := SelectRecord(txts)
 	if errors.Is(err, ErrInvalidRecord) && w.skipped == nil {

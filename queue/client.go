@@ -21,16 +21,59 @@ type dialer struct {
 	tlsConfig      *tls.Config // nil: never STARTTLS
 }
 
-// session is an open client connection.
+// session is an open client connection. Between transactions it may wait
+// in a pool for the next message to the same destination.
 type session struct {
 	*smtp.Client
 	TLS  bool
-	stop func() bool // detaches the context watcher
+	conn net.Conn
+	key  poolKey
+	stop func() bool // detaches the current user's context watcher
+
+	uses      int       // transactions run on this connection
+	idleSince time.Time // when it was last put back in the pool
+	broken    bool      // unusable: an I/O error, a 421, an unfinished DATA
+	dirty     bool      // a transaction failed part-way: RSET before the next
 }
+
+// bind makes ctx's end close the connection: that is how a cancelled
+// context aborts a command in progress.
+func (s *session) bind(ctx context.Context) {
+	s.stop = context.AfterFunc(ctx, func() { s.conn.Close() })
+}
+
+// unbind detaches the context; false if it has already closed the
+// connection.
+func (s *session) unbind() bool { return s.stop() }
+
+// note records what a command's error says about the connection and
+// returns it: a reply leaves the connection usable after RSET, anything
+// else (EOF, reset, timeout) or a 421 (RFC 5321 §3.8: the server is
+// closing) makes it unusable.
+func (s *session) note(err error) error {
+	if err == nil {
+		return nil
+	}
+	if se := smtpError(err); se == nil || se.Code == 421 {
+		s.broken = true
+	} else {
+		s.dirty = true
+	}
+	return err
+}
+
+// quitTimeout bounds the QUIT that ends a pooled connection, so closing
+// many idle connections of an unresponsive server stays quick.
+const quitTimeout = 2 * time.Second
 
 // close ends the session politely if possible.
 func (s *session) close() {
 	s.stop()
+	if s.broken {
+		s.Close()
+		return
+	}
+	s.CommandTimeout = min(s.CommandTimeout, quitTimeout)
 	if err := s.Quit(); err != nil {
 		s.Close()
 	}
@@ -82,7 +125,7 @@ func (d *dialer) openOnce(ctx context.Context, addr, serverName string, lmtp, tr
 		c.Close()
 		return nil, err
 	}
-	return &session{Client: c, TLS: usedTLS, stop: stop}, nil
+	return &session{Client: c, TLS: usedTLS, conn: conn, stop: stop}, nil
 }
 
 // startTLS reads the greeting, says EHLO and, if STARTTLS is offered,
