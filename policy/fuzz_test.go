@@ -166,3 +166,24 @@ func FuzzEvaluate(f *testing.F) {
 func rank(a Action) int {
 	return map[Action]int{ActionNone: 0, ActionQuarantine: 1, ActionReject: 2}[a]
 }
+
+// FuzzOrgDomainPSL: the organizational domain is "" or the name itself or
+// one of its parents, and is its own organizational domain.
+func FuzzOrgDomainPSL(f *testing.F) {
+	for _, s := range []string{"a.b.example.co.uk", "COM", ".example.com", "a..b", "食狮.公司.cn", "www.ck", "example.com.."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, domain string) {
+		org := OrgDomainPSL(domain)
+		if org == "" {
+			return
+		}
+		d := strings.ToLower(strings.TrimSuffix(domain, "."))
+		if org != d && !strings.HasSuffix(d, "."+org) {
+			t.Fatalf("OrgDomainPSL(%q) = %q: not the name or a parent", domain, org)
+		}
+		if again := OrgDomainPSL(org); again != org {
+			t.Fatalf("OrgDomainPSL(%q) = %q, but OrgDomainPSL(%q) = %q", domain, org, org, again)
+		}
+	})
+}

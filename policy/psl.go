@@ -9,17 +9,24 @@ import (
 
 // OrgDomainPSL returns the Organizational Domain by the public suffix list
 // (RFC 7489 §3.2): the public suffix plus one label. A public suffix is its
-// own Organizational Domain. The result is lower-case, without trailing dot.
+// own Organizational Domain. The result is lower-case, without trailing dot,
+// and "" for a name with an empty label (".example.com", "a..b"), which has
+// none. Names are expected in A-label form (RFC 9989 §5.3.1): the list
+// matches U-labels only by chance.
 func OrgDomainPSL(domain string) string {
 	d := strings.ToLower(strings.TrimSuffix(domain, "."))
 	if d == "" {
 		return ""
 	}
 	org, err := publicsuffix.EffectiveTLDPlusOne(d)
-	if err != nil {
+	if err == nil {
+		return org
+	}
+	// The error means either a public suffix or an empty label.
+	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
 		return d
 	}
-	return org
+	return ""
 }
 
 // DiscoverPSL finds the policy the RFC 7489 way (§6.6.3): query

@@ -17,6 +17,9 @@ func TestOrgDomainPSL(t *testing.T) {
 		"com":                  "com",
 		"www.city.kawasaki.jp": "city.kawasaki.jp",
 		"":                     "",
+		".example.com":         "", // an empty label: not a domain name
+		"a..example.com":       "",
+		"example.com..":        "",
 	}
 	for in, want := range tests {
 		if got := OrgDomainPSL(in); got != want {
