@@ -116,7 +116,7 @@ func (q *Queue) Body(id string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readCloser{Reader: deliveredReader(rec.Prefix, b, b.size, rec.Omit), close: b.close}, nil
+	return readCloser{Reader: deliveredReader(rec.Prefix, b.ReaderAt, b.size, rec.Omit), close: b.close}, nil
 }
 
 type readCloser struct {

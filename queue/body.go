@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"go.etcd.io/bbolt"
 )
@@ -156,53 +157,139 @@ type storedBody struct {
 	close func() error
 }
 
+// bodyBuffers recycles the copies of in-database bodies, one per delivery.
+var bodyBuffers sync.Pool
+
+// maxPooledBody keeps unusually large copies out of bodyBuffers.
+const maxPooledBody = 256 << 10
+
 // openBody returns the stored body of rec: a copy out of the database or
 // the spool file.
 func (q *Queue) openBody(rec *record) (*storedBody, error) {
 	if rec.Spooled {
-		f, err := os.Open(q.spoolPath(rec.ID))
-		if err != nil {
-			return nil, fmt.Errorf("queue: opening body of %s: %w", rec.ID, err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("queue: opening body of %s: %w", rec.ID, err)
-		}
-		return &storedBody{ReaderAt: f, size: st.Size(), close: f.Close}, nil
+		return q.openSpooled(rec)
 	}
-	var data []byte
-	err := q.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bodyBucket).Get([]byte(rec.ID))
-		// bbolt may return nil for an empty value: only an empty body may be absent.
-		if v == nil && rec.Size != int64(len(rec.Prefix)) {
-			return fmt.Errorf("queue: body of %s missing", rec.ID)
-		}
-		data = bytes.Clone(v) // bbolt values are valid only inside the transaction
-		return nil
+	var body *storedBody
+	err := q.db.View(func(tx *bbolt.Tx) (err error) {
+		body, err = copyBody(tx, rec)
+		return err
 	})
-	if err != nil {
-		return nil, err
+	return body, err
+}
+
+// copyBody copies rec's body out of the database: bbolt values are valid
+// only inside their transaction, and a delivery must not hold one open.
+func copyBody(tx *bbolt.Tx, rec *record) (*storedBody, error) {
+	v := tx.Bucket(bodyBucket).Get([]byte(rec.ID))
+	// bbolt may return nil for an empty value: only an empty body may be absent.
+	if v == nil && rec.Size != int64(len(rec.Prefix)) {
+		return nil, fmt.Errorf("queue: body of %s missing", rec.ID)
 	}
-	return &storedBody{ReaderAt: bytes.NewReader(data), size: int64(len(data)), close: func() error { return nil }}, nil
+	buf, _ := bodyBuffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	*buf = append((*buf)[:0], v...)
+	release := func() error {
+		if cap(*buf) <= maxPooledBody {
+			bodyBuffers.Put(buf)
+		}
+		return nil
+	}
+	return &storedBody{ReaderAt: inlineBody(*buf), size: int64(len(*buf)), close: release}, nil
+}
+
+func (q *Queue) openSpooled(rec *record) (*storedBody, error) {
+	f, err := os.Open(q.spoolPath(rec.ID))
+	if err != nil {
+		return nil, fmt.Errorf("queue: opening body of %s: %w", rec.ID, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("queue: opening body of %s: %w", rec.ID, err)
+	}
+	return &storedBody{ReaderAt: f, size: st.Size(), close: f.Close}, nil
+}
+
+// inlineBody is a body held in memory.
+type inlineBody []byte
+
+func (b inlineBody) ReadAt(p []byte, off int64) (int, error) {
+	return bytes.NewReader(b).ReadAt(p, off)
 }
 
 // deliveredReader yields the message as delivered: prefix, then the body
 // without the omitted ranges (which are sorted and merged).
 func deliveredReader(prefix []byte, body io.ReaderAt, size int64, omit []Range) io.Reader {
-	parts := []io.Reader{bytes.NewReader(prefix)}
+	parts := make(partsReader, 0, 2+len(omit))
+	parts = append(parts, bytes.NewReader(prefix))
 	var pos int64
 	for _, r := range omit {
 		if r.Start > pos {
-			parts = append(parts, io.NewSectionReader(body, pos, r.Start-pos))
+			parts = append(parts, section(body, pos, r.Start-pos))
 		}
 		pos = max(pos, r.End)
 	}
 	if pos < size {
-		parts = append(parts, io.NewSectionReader(body, pos, size-pos))
+		parts = append(parts, section(body, pos, size-pos))
 	}
-	return io.MultiReader(parts...)
+	return &parts
 }
+
+// section is n bytes of body from off; a slice of an in-memory body, which
+// writes itself out without a copy buffer.
+func section(body io.ReaderAt, off, n int64) io.Reader {
+	if b, ok := body.(inlineBody); ok {
+		return bytes.NewReader(b[min(off, int64(len(b))):min(off+n, int64(len(b)))])
+	}
+	return io.NewSectionReader(body, off, n)
+}
+
+// partsReader reads its parts one after the other like io.MultiReader, but
+// its WriteTo allocates no copy buffer for parts that write themselves.
+type partsReader []io.Reader
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	for len(*r) > 0 {
+		n, err := (*r)[0].Read(p)
+		if err == io.EOF {
+			*r = (*r)[1:]
+			err = nil
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.EOF
+}
+
+func (r *partsReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	var buf []byte
+	for len(*r) > 0 {
+		part := (*r)[0]
+		var n int64
+		var err error
+		if wt, ok := part.(io.WriterTo); ok {
+			n, err = wt.WriteTo(w)
+		} else {
+			if buf == nil {
+				buf = make([]byte, 32<<10)
+			}
+			n, err = io.CopyBuffer(onlyWriter{w}, part, buf)
+		}
+		total += n
+		if err != nil {
+			return total, err
+		}
+		*r = (*r)[1:]
+	}
+	return total, nil
+}
+
+// onlyWriter hides any ReadFrom of w, so that io.CopyBuffer uses its buffer.
+type onlyWriter struct{ io.Writer }
 
 // deliveredSize is the size of what deliveredReader yields.
 func deliveredSize(prefix []byte, size int64, omit []Range) int64 {

@@ -1,16 +1,14 @@
 package queue
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/textproto"
 	"strings"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 // dialer opens SMTP/LMTP client sessions, with opportunistic STARTTLS.
@@ -21,12 +19,19 @@ type dialer struct {
 	tlsConfig      *tls.Config // nil: never STARTTLS
 }
 
-// session is an open client connection. Between transactions it may wait
-// in a pool for the next message to the same destination.
+// session is one client connection to an SMTP (RFC 5321) or LMTP (RFC
+// 2033) server. Between transactions it may wait in a pool for the next
+// message to the same server. It is used by one goroutine at a time.
 type session struct {
-	*smtp.Client
-	TLS  bool
-	conn net.Conn
+	raw     net.Conn // the TCP connection, closed by the context watcher
+	conn    net.Conn // raw, or the TLS connection over it
+	r       *bufio.Reader
+	w       *bufio.Writer
+	ext     map[string]string // EHLO keywords, upper-cased, and their parameters
+	lmtp    bool
+	timeout time.Duration // for each read and write (RFC 5321 §4.5.3.2)
+	TLS     bool
+
 	key  poolKey
 	stop func() bool // detaches the current user's context watcher
 
@@ -36,56 +41,24 @@ type session struct {
 	dirty     bool      // a transaction failed part-way: RSET before the next
 }
 
-// bind makes ctx's end close the connection: that is how a cancelled
-// context aborts a command in progress.
-func (s *session) bind(ctx context.Context) {
-	s.stop = context.AfterFunc(ctx, func() { s.conn.Close() })
-}
-
-// unbind detaches the context; false if it has already closed the
-// connection.
-func (s *session) unbind() bool { return s.stop() }
-
-// note records what a command's error says about the connection and
-// returns it: a reply leaves the connection usable after RSET, anything
-// else (EOF, reset, timeout) or a 421 (RFC 5321 §3.8: the server is
-// closing) makes it unusable.
-func (s *session) note(err error) error {
-	if err == nil {
-		return nil
-	}
-	if se := smtpError(err); se == nil || se.Code == 421 {
-		s.broken = true
-	} else {
-		s.dirty = true
-	}
-	return err
-}
-
-// quitTimeout bounds the QUIT that ends a pooled connection, so closing
-// many idle connections of an unresponsive server stays quick.
-const quitTimeout = 2 * time.Second
-
-// close ends the session politely if possible.
-func (s *session) close() {
-	s.stop()
-	if s.broken {
-		s.Close()
-		return
-	}
-	s.CommandTimeout = min(s.CommandTimeout, quitTimeout)
-	if err := s.Quit(); err != nil {
-		s.Close()
-	}
-}
+// Buffer sizes: replies are short; a message of up to writeBuffer bytes
+// leaves in one write.
+const (
+	readBuffer  = 4 << 10
+	writeBuffer = 32 << 10
+)
 
 // errTLS marks a STARTTLS failure: the caller may retry in plain text.
 var errTLS = errors.New("STARTTLS failed")
 
 // open connects to addr, says EHLO (LHLO) and, when configured and offered,
 // upgrades with STARTTLS (RFC 3207). A TLS failure is retried once in plain
-// text: opportunistic TLS must never make mail undeliverable.
+// text: opportunistic TLS must never make mail undeliverable. The session
+// is bound to ctx.
 func (d *dialer) open(ctx context.Context, addr, serverName string, lmtp bool) (*session, error) {
+	if strings.ContainsAny(d.hostname, "\r\n") {
+		return nil, fmt.Errorf("queue: invalid hostname %q", d.hostname)
+	}
 	if d.tlsConfig != nil {
 		s, err := d.openOnce(ctx, addr, serverName, lmtp, true)
 		if !errors.Is(err, errTLS) {
@@ -101,130 +74,198 @@ func (d *dialer) openOnce(ctx context.Context, addr, serverName string, lmtp, tr
 	if err != nil {
 		return nil, err
 	}
-	// Closing the connection is how a cancelled context aborts a command.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	usedTLS := false
-	if tryTLS {
-		conn, usedTLS, err = d.startTLS(ctx, conn, serverName, lmtp)
-		if err != nil {
-			stop()
-			conn.Close()
-			return nil, err
-		}
-	}
-	var c *smtp.Client
-	if lmtp {
-		c = smtp.NewClientLMTP(conn)
-	} else {
-		c = smtp.NewClient(conn)
-	}
-	c.CommandTimeout = d.commandTimeout
-	c.SubmissionTimeout = d.commandTimeout
-	if err := c.Hello(d.hostname); err != nil {
-		stop()
-		c.Close()
+	s := &session{raw: conn, conn: conn, lmtp: lmtp, timeout: d.commandTimeout}
+	s.r = bufio.NewReaderSize(timedReader{s}, readBuffer)
+	s.w = bufio.NewWriterSize(timedWriter{s}, writeBuffer)
+	s.bind(ctx)
+	if err := s.greet(d.hostname); err != nil {
+		s.abort()
 		return nil, err
 	}
-	return &session{Client: c, TLS: usedTLS, conn: conn, stop: stop}, nil
+	if tryTLS && s.has("STARTTLS") {
+		if err := s.startTLS(ctx, d.tlsConfig, serverName, d.hostname); err != nil {
+			s.abort()
+			return nil, fmt.Errorf("%w: %v", errTLS, err)
+		}
+	}
+	return s, nil
 }
 
-// startTLS reads the greeting, says EHLO and, if STARTTLS is offered,
-// upgrades the connection. go-smtp's own STARTTLS cannot say our EHLO name
-// first, so the exchange is done here and the greeting replayed to the
-// client built on the returned connection.
-func (d *dialer) startTLS(ctx context.Context, conn net.Conn, serverName string, lmtp bool) (net.Conn, bool, error) {
-	conn.SetDeadline(time.Now().Add(d.commandTimeout))
-	defer conn.SetDeadline(time.Time{})
-	tp := textproto.NewConn(conn)
-	if _, _, err := tp.ReadResponse(220); err != nil {
-		return conn, false, replyError(err)
+// greet reads the greeting and introduces us: EHLO, or LHLO for LMTP
+// (RFC 2033 §4.1), falling back to HELO for an old SMTP server (RFC 5321
+// §4.1.1.1).
+func (s *session) greet(hostname string) error {
+	if err := s.reply(2); err != nil {
+		return err
 	}
+	return s.hello(hostname)
+}
+
+func (s *session) hello(hostname string) error {
 	verb := "EHLO"
-	if lmtp {
+	if s.lmtp {
 		verb = "LHLO"
 	}
-	_, msg, err := command(tp, 250, "%s %s", verb, d.hostname)
+	msg, err := s.command(2, verb+" "+hostname)
+	if se := smtpError(err); se != nil && !s.lmtp && (se.Code == 500 || se.Code == 502) {
+		s.ext = nil
+		_, err = s.command(2, "HELO "+hostname)
+		return err
+	}
 	if err != nil {
-		// A server that refuses EHLO: go-smtp falls back to HELO in plain text.
-		return conn, false, fmt.Errorf("%w: %v", errTLS, err)
+		return err
 	}
-	if !offers(msg, "STARTTLS") {
-		return &replayConn{Conn: conn, pending: greetingReplay(tp)}, false, nil
+	s.ext = parseExtensions(msg)
+	return nil
+}
+
+// startTLS upgrades the connection (RFC 3207) and says EHLO again, since
+// what the server offered in plain text no longer holds (§4.2).
+func (s *session) startTLS(ctx context.Context, cfg *tls.Config, serverName, hostname string) error {
+	if _, err := s.command(2, "STARTTLS"); err != nil {
+		return err
 	}
-	if _, _, err := command(tp, 220, "STARTTLS"); err != nil {
-		return conn, false, fmt.Errorf("%w: %v", errTLS, err)
+	if s.r.Buffered() > 0 {
+		// Plain text sent after the 220 would be taken as protected.
+		return errors.New("server sent data before the TLS handshake")
 	}
-	cfg := d.tlsConfig.Clone()
+	cfg = cfg.Clone()
 	if cfg.ServerName == "" {
 		cfg.ServerName = strings.TrimSuffix(serverName, ".")
 	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return conn, false, fmt.Errorf("%w: %v", errTLS, err)
-	}
-	return &replayConn{Conn: tc, pending: []byte("220 TLS session ready\r\n")}, true, nil
-}
-
-func command(tp *textproto.Conn, expect int, format string, args ...any) (int, string, error) {
-	id, err := tp.Cmd(format, args...)
+	tc := tls.Client(s.raw, cfg)
+	s.raw.SetDeadline(time.Now().Add(s.timeout))
+	err := tc.HandshakeContext(ctx)
+	s.raw.SetDeadline(time.Time{})
 	if err != nil {
-		return 0, "", err
-	}
-	tp.StartResponse(id)
-	defer tp.EndResponse(id)
-	return tp.ReadResponse(expect)
-}
-
-// offers reports whether an EHLO reply lists the extension keyword.
-func offers(ehloReply, keyword string) bool {
-	lines := strings.Split(ehloReply, "\n")
-	for _, l := range lines[1:] {
-		if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], keyword) {
-			return true
-		}
-	}
-	return false
-}
-
-// greetingReplay is a greeting for the next client, followed by anything
-// the server sent that our reader had already buffered.
-func greetingReplay(tp *textproto.Conn) []byte {
-	out := []byte("220 ready\r\n")
-	if n := tp.R.Buffered(); n > 0 {
-		b, _ := tp.R.Peek(n)
-		out = append(out, b...)
-	}
-	return out
-}
-
-// replayConn yields pending bytes before reading from the connection.
-type replayConn struct {
-	net.Conn
-	pending []byte
-}
-
-func (c *replayConn) Read(p []byte) (int, error) {
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}
-
-// replyError turns a textproto reply error into go-smtp's *SMTPError so
-// that every reply is classified the same way.
-func replyError(err error) error {
-	var te *textproto.Error
-	if !errors.As(err, &te) {
 		return err
 	}
-	se := &smtp.SMTPError{Code: te.Code, Message: te.Msg, EnhancedCode: smtp.NoEnhancedCode}
-	if code, msg, ok := strings.Cut(te.Msg, " "); ok {
-		var a, b, c int
-		if n, _ := fmt.Sscanf(code, "%d.%d.%d", &a, &b, &c); n == 3 {
-			se.EnhancedCode, se.Message = smtp.EnhancedCode{a, b, c}, msg
+	s.conn, s.TLS = tc, true
+	return s.hello(hostname)
+}
+
+// parseExtensions reads the keywords of an EHLO reply (RFC 5321 §4.1.1.1);
+// the first line is the server's greeting, not an extension.
+func parseExtensions(ehloReply string) map[string]string {
+	ext := map[string]string{}
+	lines := strings.Split(ehloReply, "\n")
+	for _, l := range lines[1:] {
+		keyword, param, _ := strings.Cut(strings.TrimSpace(l), " ")
+		if keyword != "" {
+			ext[strings.ToUpper(keyword)] = param
 		}
 	}
-	return se
+	return ext
+}
+
+// has reports whether the server offered the extension keyword.
+func (s *session) has(keyword string) bool {
+	_, ok := s.ext[keyword]
+	return ok
+}
+
+// command sends one line and reads its reply, which must be of class
+// (2 for 2xx, 3 for 3xx); the reply text is returned.
+func (s *session) command(class int, line string) (string, error) {
+	s.writeLine(line)
+	if err := s.flush(); err != nil {
+		return "", err
+	}
+	return s.replyText(class)
+}
+
+// writeLine buffers a command; the caller has made sure it holds no CR or
+// LF (addresses are checked by Enqueue).
+func (s *session) writeLine(line string) {
+	s.w.WriteString(line)
+	s.w.WriteString("\r\n")
+}
+
+func (s *session) flush() error { return s.w.Flush() }
+
+// reply reads a reply that must be of class; anything else is an
+// *smtp.SMTPError.
+func (s *session) reply(class int) error {
+	_, err := s.replyText(class)
+	return err
+}
+
+func (s *session) replyText(class int) (string, error) {
+	code, msg, err := readReply(s.r)
+	if err != nil {
+		return "", err
+	}
+	if code/100 != class {
+		return "", replyFrom(code, msg)
+	}
+	return msg, nil
+}
+
+// bind makes ctx's end close the connection: that is how a cancelled
+// context aborts a command in progress.
+func (s *session) bind(ctx context.Context) {
+	s.stop = context.AfterFunc(ctx, func() { s.raw.Close() })
+}
+
+// unbind detaches the context; false if it has already closed the
+// connection.
+func (s *session) unbind() bool { return s.stop() }
+
+// note records what a command's error says about the connection and
+// returns it: a reply leaves the connection usable after RSET, anything
+// else (EOF, reset, timeout, a garbled reply) or a 421 (RFC 5321 §3.8: the
+// server is closing) makes it unusable.
+func (s *session) note(err error) error {
+	if err == nil {
+		return nil
+	}
+	if se := smtpError(err); se == nil || se.Code == 421 {
+		s.broken = true
+	} else {
+		s.dirty = true
+	}
+	return err
+}
+
+// reset ends a failed transaction (RSET, RFC 5321 §4.1.1.5).
+func (s *session) reset() error {
+	_, err := s.command(2, "RSET")
+	return s.note(err)
+}
+
+// quitTimeout bounds the QUIT that ends a connection, so closing many idle
+// connections of an unresponsive server stays quick.
+const quitTimeout = 2 * time.Second
+
+// close ends the session politely (QUIT) unless it is broken.
+func (s *session) close() {
+	s.stop()
+	if !s.broken {
+		s.timeout = min(s.timeout, quitTimeout)
+		s.command(2, "QUIT")
+	}
+	s.conn.Close()
+}
+
+// abort closes the connection without a word.
+func (s *session) abort() {
+	s.stop()
+	s.broken = true
+	s.conn.Close()
+}
+
+// timedReader and timedWriter give every read and write on the connection
+// its own deadline, so a silent server costs at most one timeout per step.
+type timedReader struct{ s *session }
+
+func (t timedReader) Read(p []byte) (int, error) {
+	t.s.conn.SetReadDeadline(time.Now().Add(t.s.timeout))
+	return t.s.conn.Read(p)
+}
+
+type timedWriter struct{ s *session }
+
+func (t timedWriter) Write(p []byte) (int, error) {
+	t.s.conn.SetWriteDeadline(time.Now().Add(t.s.timeout))
+	return t.s.conn.Write(p)
 }

@@ -11,40 +11,44 @@ import (
 	"time"
 )
 
-// attempt delivers one claimed entry once and records the outcome; the
-// claim is released (or the entry forgotten) before it returns.
-func (q *Queue) attempt(ctx context.Context, id string) {
-	rec, err := q.get(id)
+// attempt delivers one claimed entry once and returns what records the
+// outcome (a commit, then the claim is released or the entry forgotten),
+// or nil when there was nothing to deliver and the claim is already dealt
+// with.
+func (q *Queue) attempt(ctx context.Context, id string) (record func()) {
+	rec, body, bodyErr, err := q.getWithBody(id)
 	if errors.Is(err, ErrNotFound) {
 		q.index.forget(id)
-		return
+		return nil
 	}
 	if err != nil {
 		q.log.Error("queue: reading entry", "id", id, "err", err)
 		q.index.release(id, q.now().Add(q.cfg.RetryFirst))
 		q.signal() // the dispatcher may sleep past this entry's new time
-		return
+		return nil
 	}
 	if rec.Held {
+		if body != nil {
+			body.close()
+		}
 		q.index.release(id, rec.NextAttempt)
 		q.signal() // the dispatcher may sleep past this entry's new time
-		return
+		return nil
 	}
 	var results []result
 	var headers []byte
-	body, err := q.openBody(rec)
-	if err != nil {
-		q.log.Error("queue: reading body", "id", id, "err", err)
-		results = deferAll(rec.To, err)
+	if bodyErr != nil {
+		q.log.Error("queue: reading body", "id", id, "err", bodyErr)
+		results = deferAll(rec.To, bodyErr)
 	} else {
-		reader := func() io.Reader { return deliveredReader(rec.Prefix, body, body.size, rec.Omit) }
+		reader := func() io.Reader { return deliveredReader(rec.Prefix, body.ReaderAt, body.size, rec.Omit) }
 		results = q.deliverAll(ctx, rec, reader)
 		if needsHeaders(rec, results) {
 			headers = readHeaders(reader(), maxDSNHeaders)
 		}
 		body.close()
 	}
-	q.finish(ctx, rec, results, headers)
+	return func() { q.finish(ctx, rec, results, headers) }
 }
 
 // deliverAll attempts every destination of rec, logging one line each.
@@ -70,13 +74,12 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 		if i >= maxAddrs || ctx.Err() != nil {
 			break
 		}
-		s, err := d.open(ctx, a.addr, a.serverName, t.lmtp)
+		key := poolKey{addr: a.addr, serverName: a.serverName, lmtp: t.lmtp, tls: d.tlsConfig != nil}
+		res, err := q.deliverTo(ctx, d, key, rec, t.rcpts, body)
 		if err != nil {
 			lastErr = fmt.Errorf("%s: %w", a.addr, err)
 			continue
 		}
-		res := transact(s, t.lmtp, rec, t.rcpts, body)
-		s.close()
 		return res, a.addr
 	}
 	if lastErr == nil {
@@ -84,6 +87,29 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 	}
 	// Failing to connect or being refused at the greeting is never final.
 	return deferAll(t.rcpts, fmt.Errorf("connecting to %s: %w", t.name, lastErr)), ""
+}
+
+// deliverTo runs one transaction with key's server, on an idle pooled
+// connection when there is one. A reused connection that the server has
+// closed meanwhile (EOF or 421 at MAIL) is no delivery failure: the
+// transaction is tried once more on a fresh connection. The error is for
+// failing to connect.
+func (q *Queue) deliverTo(ctx context.Context, d *dialer, key poolKey, rec *record, rcpts []string, body func() io.Reader) ([]result, error) {
+	s, reused, err := q.pool.get(ctx, d, key)
+	if err != nil {
+		return nil, err
+	}
+	res, stale := transact(s, rec, rcpts, body)
+	if stale && reused {
+		poolConnections.WithLabelValues("stale").Inc()
+		q.pool.put(s)
+		if s, err = q.pool.dial(ctx, d, key); err != nil {
+			return nil, err
+		}
+		res, _ = transact(s, rec, rcpts, body)
+	}
+	q.pool.put(s)
+	return res, nil
 }
 
 func (q *Queue) dialer(useTLS bool) *dialer {

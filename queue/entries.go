@@ -22,6 +22,27 @@ func (q *Queue) get(id string) (*record, error) {
 	return rec, err
 }
 
+// getWithBody reads one entry and, in the same transaction, its body.
+// bodyErr says why the body could not be read (the entry is still valid).
+func (q *Queue) getWithBody(id string) (rec *record, body *storedBody, bodyErr, err error) {
+	err = q.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(entryBucket).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		var err error
+		if rec, err = decodeRecord(v); err != nil || rec.Spooled {
+			return err
+		}
+		body, bodyErr = copyBody(tx, rec)
+		return nil
+	})
+	if err == nil && rec.Spooled {
+		body, bodyErr = q.openSpooled(rec)
+	}
+	return rec, body, bodyErr, err
+}
+
 // putEntry stores rec, and its body when the body is kept in the database.
 func putEntry(tx *bbolt.Tx, rec *record, body []byte) error {
 	v, err := encodeRecord(rec)

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
-	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ func FuzzReplyText(f *testing.F) {
 	f.Add(421, "4.7.0 bye\r\nInjected: header")
 	f.Add(250, "\x1b[31mred")
 	f.Fuzz(func(t *testing.T, code int, msg string) {
-		err := replyError(&textproto.Error{Code: code, Msg: msg})
+		err := replyFrom(code, msg)
 		s := replyText(err)
 		for i := 0; i < len(s); i++ {
 			if s[i] < 0x20 || s[i] > 0x7e {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/base32"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -67,16 +66,6 @@ type record struct {
 	Message
 	// Spooled: the body is the file spool/<ID>, not a value in bodyBucket.
 	Spooled bool `json:",omitempty"`
-}
-
-func encodeRecord(r *record) ([]byte, error) { return json.Marshal(r) }
-
-func decodeRecord(b []byte) (*record, error) {
-	r := &record{}
-	if err := json.Unmarshal(b, r); err != nil {
-		return nil, fmt.Errorf("queue: corrupt entry: %w", err)
-	}
-	return r, nil
 }
 
 var errBadAddress = errors.New("queue: invalid address")

@@ -22,6 +22,10 @@ var (
 		Name: "dmarcgate_dsn_total",
 		Help: "Delivery status notifications (bounces) generated.",
 	})
+	poolConnections = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_delivery_connections_total",
+		Help: "Delivery connections by event: opened, reused (taken from the idle pool), stale (found closed by the server and replaced).",
+	}, []string{"event"})
 	verifyChecks = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "dmarcgate_recipient_verify_total",
 		Help: "Recipient verification answers by result (exists, unknown, unavailable) and source (cache, probe).",

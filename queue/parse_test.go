@@ -82,13 +82,16 @@ func TestReadHeaders(t *testing.T) {
 	}
 }
 
-func TestOffers(t *testing.T) {
-	reply := "mx.test greets you\nPIPELINING\nSIZE 1000\nstarttls\n8BITMIME"
-	if !offers(reply, "STARTTLS") || !offers(reply, "size") || offers(reply, "SMTPUTF8") {
-		t.Fatal("extension parsing wrong")
+func TestParseExtensions(t *testing.T) {
+	ext := parseExtensions("mx.test greets you\nPIPELINING\nSIZE 1000\nstarttls\n8BITMIME")
+	if _, ok := ext["STARTTLS"]; !ok || ext["SIZE"] != "1000" || len(ext) != 4 {
+		t.Fatalf("extensions %v", ext)
 	}
-	if offers("STARTTLS", "STARTTLS") {
-		t.Fatal("the greeting line is not an extension")
+	if _, ok := ext["SMTPUTF8"]; ok {
+		t.Fatal("SMTPUTF8 was not offered")
+	}
+	if ext := parseExtensions("STARTTLS"); len(ext) != 0 {
+		t.Fatalf("the greeting line is not an extension: %v", ext)
 	}
 }
 

@@ -50,6 +50,12 @@ type Config struct {
 	DialTimeout    time.Duration // default 30s
 	CommandTimeout time.Duration // per SMTP command, and for the reply after DATA; default 5m
 
+	// Delivery connections stay open for the next message to the same
+	// server until idle for IdleConnTimeout (default 5s) or after
+	// MaxConnMessages transactions (default 1000; 1 disables reuse).
+	IdleConnTimeout time.Duration
+	MaxConnMessages int
+
 	// TLSConfig is the client configuration for STARTTLS; default is
 	// opportunistic (certificates not verified): any TLS beats plain text.
 	TLSConfig *tls.Config
@@ -83,6 +89,8 @@ func (c *Config) setDefaults() error {
 	setDefault(&c.GiveUp, 5*24*time.Hour)
 	setDefault(&c.DialTimeout, 30*time.Second)
 	setDefault(&c.CommandTimeout, 5*time.Minute)
+	setDefault(&c.IdleConnTimeout, 5*time.Second)
+	setDefault(&c.MaxConnMessages, 1000)
 	if c.RetryMax < c.RetryFirst {
 		c.RetryMax = c.RetryFirst
 	}
@@ -114,6 +122,7 @@ type Queue struct {
 	spoolDir string
 	log      *slog.Logger
 	index    *index
+	pool     *pool
 
 	run runState
 }
@@ -141,6 +150,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		spoolDir: filepath.Join(cfg.Dir, "spool"),
 		log:      cfg.Logger,
 		index:    newIndex(),
+		pool:     newPool(cfg.IdleConnTimeout, cfg.MaxConnMessages, cfg.Workers),
 	}
 	if err := os.MkdirAll(q.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)

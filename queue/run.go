@@ -30,8 +30,9 @@ func (q *Queue) Start(ctx context.Context) {
 	r.wg = &sync.WaitGroup{}
 	r.wg.Add(1 + q.cfg.Workers)
 	go q.dispatch(workCtx, r.wg, work, r.wake)
+	finishing := make(chan struct{}, 4*q.cfg.Workers)
 	for i := 0; i < q.cfg.Workers; i++ {
-		go q.worker(workCtx, deliverCtx, r.wg, work)
+		go q.worker(workCtx, deliverCtx, r.wg, work, finishing)
 	}
 }
 
@@ -52,6 +53,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	stopWork()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	defer q.pool.closeIdle()
 	select {
 	case <-done:
 		stopDelivery()
@@ -113,12 +115,24 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, work chan<- st
 	}
 }
 
-func (q *Queue) worker(workCtx, deliverCtx context.Context, wg *sync.WaitGroup, work <-chan string) {
+// worker delivers entries until workCtx ends. It records each outcome in
+// the background and goes on with the next entry, so that waiting for a
+// commit does not idle it; finishing bounds how many outcomes wait.
+func (q *Queue) worker(workCtx, deliverCtx context.Context, wg *sync.WaitGroup, work <-chan string, finishing chan struct{}) {
 	defer wg.Done()
 	for {
 		select {
 		case id := <-work:
-			q.attempt(deliverCtx, id)
+			record := q.attempt(deliverCtx, id)
+			if record == nil {
+				continue
+			}
+			finishing <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-finishing; wg.Done() }()
+				record()
+			}()
 		case <-workCtx.Done():
 			return
 		}
@@ -134,6 +148,7 @@ const maxRunOnceRounds = 5
 // attempted too. Delivery failures are recorded in the entries, not
 // returned; the error is ctx's.
 func (q *Queue) RunOnce(ctx context.Context) error {
+	defer q.pool.closeIdle()
 	tried := map[string]bool{}
 	for round := 0; round < maxRunOnceRounds; round++ {
 		var ids []string
@@ -159,7 +174,9 @@ func (q *Queue) RunOnce(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				q.attempt(ctx, id)
+				if record := q.attempt(ctx, id); record != nil {
+					record()
+				}
 			}()
 		}
 		wg.Wait()

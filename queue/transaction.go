@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/emersion/go-smtp"
 )
@@ -42,73 +44,160 @@ var errNoSMTPUTF8 = &smtp.SMTPError{
 // transact runs one mail transaction for rcpts over s, keeping the envelope
 // as received: MAIL FROM with SIZE, BODY=8BITMIME and SMTPUTF8 (RFC 5321
 // §3.3, RFC 6152, RFC 6531), then every RCPT, then DATA. Over LMTP the
-// final replies are per recipient (RFC 2033 §4.2).
-func transact(s *session, lmtp bool, rec *record, rcpts []string, body func() io.Reader) []result {
-	if ok, _ := s.Extension("SMTPUTF8"); rec.UTF8 && !ok {
-		return failAll(rcpts, errNoSMTPUTF8)
+// final replies are per recipient (RFC 2033 §4.2). stale means MAIL met a
+// closed connection (EOF, reset, or 421): nothing was sent, so on a reused
+// connection the transaction is worth one more try on a fresh one.
+func transact(s *session, rec *record, rcpts []string, body func() io.Reader) (out []result, stale bool) {
+	if rec.UTF8 && !s.has("SMTPUTF8") {
+		return failAll(rcpts, errNoSMTPUTF8), false
 	}
-	opts := &smtp.MailOptions{Size: rec.Size, UTF8: rec.UTF8}
-	if rec.Body8Bit {
-		opts.Body = smtp.Body8BitMIME
+	s.uses++
+	accepted, out, stale := envelope(s, rec, rcpts)
+	if len(accepted) == 0 {
+		return out, stale
 	}
-	if err := s.Mail(rec.From, opts); err != nil {
-		return failAll(rcpts, err)
+	return append(out, sendData(s, accepted, body)...), false
+}
+
+// envelope sends MAIL, every RCPT and DATA, all in one write when the
+// server offers PIPELINING (RFC 2920 §3.1), else one at a time, and reads
+// their replies. It returns the recipients the server awaits the message
+// for (DATA got 354) and the results of the others.
+func envelope(s *session, rec *record, rcpts []string) (accepted []string, out []result, stale bool) {
+	cmds := make([]string, 0, len(rcpts)+2)
+	cmds = append(cmds, mailCommand(s, rec))
+	for _, r := range rcpts {
+		cmds = append(cmds, "RCPT TO:<"+r+">")
 	}
-	var out []result
-	var accepted []string
+	cmds = append(cmds, "DATA")
+	pipelined := s.has("PIPELINING")
+	if pipelined {
+		for _, c := range cmds {
+			s.writeLine(c)
+		}
+		if err := s.note(s.flush()); err != nil {
+			return nil, failAll(rcpts, err), true
+		}
+	}
+	// step sends command i unless it went with the others, then reads its reply.
+	step := func(i, class int) error {
+		if !pipelined {
+			s.writeLine(cmds[i])
+			if err := s.flush(); err != nil {
+				return s.note(err)
+			}
+		}
+		return s.note(s.reply(class))
+	}
+	if err := step(0, 2); err != nil {
+		stale = s.broken
+		s.skipReplies(pipelined, len(rcpts)+1)
+		return nil, failAll(rcpts, err), stale
+	}
 	for i, r := range rcpts {
-		err := s.Rcpt(r, nil)
+		err := step(1+i, 2)
 		if err == nil {
 			accepted = append(accepted, r)
 			continue
 		}
-		var se *smtp.SMTPError
-		if !errors.As(err, &se) {
-			// The connection broke: nothing more can be done in this session.
-			return append(out, failAll(append(accepted, rcpts[i:]...), err)...)
+		if s.broken {
+			// Nothing more can be done in this session.
+			return nil, append(out, failAll(append(accepted, rcpts[i:]...), err)...), false
 		}
 		out = append(out, failure(r, err))
 	}
 	if len(accepted) == 0 {
-		s.Reset()
-		return out
+		s.skipReplies(pipelined, 1) // DATA: the server must refuse it
+		return nil, out, false
 	}
-	return append(out, sendData(s, lmtp, accepted, body)...)
+	if err := step(len(cmds)-1, 3); err != nil {
+		return nil, append(out, failAll(accepted, err)...), false
+	}
+	return accepted, out, false
 }
 
-func sendData(s *session, lmtp bool, accepted []string, body func() io.Reader) []result {
-	w, err := s.Data()
-	if err != nil {
-		return failAll(accepted, err)
+// mailCommand is MAIL FROM with the parameters the message needs and the
+// server offers.
+func mailCommand(s *session, rec *record) string {
+	var b strings.Builder
+	b.WriteString("MAIL FROM:<" + rec.From + ">")
+	if rec.Body8Bit && s.has("8BITMIME") {
+		b.WriteString(" BODY=8BITMIME")
 	}
-	if _, err := io.Copy(w, body()); err != nil {
+	if rec.Size > 0 && s.has("SIZE") {
+		b.WriteString(" SIZE=" + strconv.FormatInt(rec.Size, 10))
+	}
+	if rec.UTF8 {
+		b.WriteString(" SMTPUTF8")
+	}
+	return b.String()
+}
+
+// skipReplies reads the replies to pipelined commands sent after one that
+// failed. If the last (DATA) was accepted all the same, an empty message
+// ends it (RFC 2920 §3.1); the session is reset before its next use.
+func (s *session) skipReplies(pipelined bool, n int) {
+	if !pipelined || s.broken {
+		return
+	}
+	s.dirty = true
+	for i := 0; i < n; i++ {
+		code, _, err := readReply(s.r)
+		if err != nil {
+			s.broken = true
+			return
+		}
+		if i == n-1 && code == 354 {
+			s.writeLine(".")
+			if s.note(s.flush()) == nil {
+				s.note(s.reply(2))
+			}
+		}
+	}
+}
+
+// sendData sends the message after a 354 and reads the final replies: one
+// for the transaction, or over LMTP one per accepted recipient in order
+// (RFC 2033 §4.2).
+func sendData(s *session, accepted []string, body func() io.Reader) []result {
+	dw := &dotWriter{w: s.w}
+	if _, err := io.Copy(dw, body()); err != nil {
+		s.broken = true // the server is still reading the message
 		return failAll(accepted, fmt.Errorf("sending message: %w", err))
 	}
-	if !lmtp {
-		if err := w.Close(); err != nil {
+	dw.close()
+	if err := s.note(s.flush()); err != nil {
+		return failAll(accepted, err)
+	}
+	// Whatever the final replies say, they end the transaction (RFC 5321
+	// §4.1.1.4): no RSET is needed after them.
+	defer func() { s.dirty = false }()
+	if !s.lmtp {
+		if err := s.note(s.reply(2)); err != nil {
 			return failAll(accepted, err)
 		}
-		out := make([]result, 0, len(accepted))
-		for _, r := range accepted {
-			out = append(out, result{rcpt: r})
-		}
-		return out
+		return deliveredAll(accepted)
 	}
-	delivered, err := w.CloseWithLMTPResponse()
-	var perRcpt smtp.LMTPDataError
-	errors.As(err, &perRcpt)
 	out := make([]result, 0, len(accepted))
-	for _, r := range accepted {
-		switch {
-		case delivered[r] != nil:
-			out = append(out, result{rcpt: r})
-		case perRcpt[r] != nil:
-			out = append(out, failure(r, perRcpt[r]))
-		case err != nil:
-			out = append(out, failure(r, err))
-		default:
-			out = append(out, failure(r, errors.New("no LMTP reply for this recipient")))
+	for i, r := range accepted {
+		err := s.note(s.reply(2))
+		if err != nil && s.broken && smtpError(err) == nil {
+			// No more replies will come: the rest are unknown.
+			return append(out, failAll(accepted[i:], err)...)
 		}
+		if err != nil {
+			out = append(out, failure(r, err))
+			continue
+		}
+		out = append(out, result{rcpt: r})
+	}
+	return out
+}
+
+func deliveredAll(rcpts []string) []result {
+	out := make([]result, 0, len(rcpts))
+	for _, r := range rcpts {
+		out = append(out, result{rcpt: r})
 	}
 	return out
 }

@@ -173,16 +173,16 @@ func (v *Verifier) probe(ctx context.Context, rcpt string) error {
 		return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
 	}
 	defer s.close()
-	if err := s.Mail("", nil); err != nil {
-		return fmt.Errorf("%w: MAIL: %s", ErrUnavailable, replyText(err))
+	if _, err := s.command(2, "MAIL FROM:<>"); err != nil {
+		return fmt.Errorf("%w: MAIL: %s", ErrUnavailable, replyText(s.note(err)))
 	}
-	err = s.Rcpt(rcpt, nil)
+	_, err = s.command(2, "RCPT TO:<"+rcpt+">")
 	if err == nil {
-		s.Reset()
+		s.reset()
 		return nil
 	}
-	if se := smtpError(err); se != nil && (se.Code == 550 || se.Code == 551 || se.Code == 553) {
-		s.Reset()
+	if se := smtpError(s.note(err)); se != nil && (se.Code == 550 || se.Code == 551 || se.Code == 553) {
+		s.reset()
 		return fmt.Errorf("%w: %s", ErrUnknownUser, replyText(err))
 	}
 	return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))

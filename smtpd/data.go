@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -15,6 +16,10 @@ import (
 	"dmarcgate/reporting"
 )
 
+// copyBuffers recycles the buffers that DATA is streamed through, so that
+// each message does not allocate its own.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // Data streams the message once: into the spool, through the DKIM hashes and
 // past the header capture. Then it evaluates DMARC and replies; a 250 means
 // the message and its report record are committed to disk.
@@ -25,7 +30,9 @@ func (s *session) Data(r io.Reader) error {
 	body := s.srv.Queue.NewBody()
 	hdr := newHeaderCapture(s.srv.Config.MaxHeaderSize)
 	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx)
-	size, err := io.Copy(io.MultiWriter(body, hdr, neverFails{dkim}), r)
+	buf := copyBuffers.Get().(*[]byte)
+	size, err := io.CopyBuffer(io.MultiWriter(body, hdr, neverFails{dkim}), r, *buf)
+	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
 	if err != nil {
 		body.Abort()

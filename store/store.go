@@ -58,7 +58,13 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: timeout,
+		// The free-page list is not written at each commit (under load it
+		// is most of what a commit writes); Open rebuilds it by scanning.
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (is another dmarcgate running on this state directory?)", ErrLocked, path)
 	}

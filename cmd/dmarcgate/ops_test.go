@@ -208,3 +208,23 @@ func TestGracefulShutdownFinishesSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOneShotCommandsWithoutServe(t *testing.T) {
+	h := newHarness(t, nil)
+	h.sink.Close()
+	if err := h.send("alice@nopolicy.example", []string{"bob@example.org"}, message("alice@nopolicy.example", "queued")); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+	// No serve now: the command opens the state itself.
+	out, err := queueList(t, h)
+	if err != nil || !strings.Contains(out, "1 message(s)") || !strings.Contains(out, "alice@nopolicy.example") {
+		t.Fatalf("queue list without serve: %v\n%s", err, out)
+	}
+	if out, err := runCmd(t, h, "queue", "flush"); err != nil || !strings.Contains(out, "1 deferred") {
+		t.Errorf("queue flush without serve: %v\n%s", err, out)
+	}
+	if out, err := runCmd(t, h, "reports", "preview"); err != nil {
+		t.Errorf("reports preview without serve: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,183 @@
+package queue
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+)
+
+// errBadReply: the server's reply does not follow RFC 5321 §4.2. The
+// connection is not trusted after it.
+var errBadReply = errors.New("malformed reply from server")
+
+// maxReplyLines bounds a multiline reply (an EHLO lists a few dozen).
+const maxReplyLines = 100
+
+// readReply reads one reply (RFC 5321 §4.2): zero or more "ddd-text"
+// lines, then "ddd text" or "ddd", all with the same code. The texts are
+// joined with "\n". Lines longer than r's buffer are refused.
+func readReply(r *bufio.Reader) (code int, msg string, err error) {
+	var b strings.Builder
+	for i := 0; i < maxReplyLines; i++ {
+		line, err := r.ReadSlice('\n')
+		switch {
+		case err == bufio.ErrBufferFull:
+			return 0, "", fmt.Errorf("%w: line longer than %d bytes", errBadReply, r.Size())
+		case err == io.EOF && len(line) > 0:
+			return 0, "", io.ErrUnexpectedEOF
+		case err != nil:
+			return 0, "", err
+		}
+		c, more, text, err := parseReplyLine(line)
+		if err != nil {
+			return 0, "", err
+		}
+		if i > 0 && c != code {
+			return 0, "", fmt.Errorf("%w: code %d within a reply of code %d", errBadReply, c, code)
+		}
+		code = c
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.Write(text)
+		if !more {
+			return code, b.String(), nil
+		}
+	}
+	return 0, "", fmt.Errorf("%w: more than %d lines", errBadReply, maxReplyLines)
+}
+
+// parseReplyLine splits one reply line; more is set on a "ddd-" line.
+func parseReplyLine(line []byte) (code int, more bool, text []byte, err error) {
+	n := len(line)
+	if n > 0 && line[n-1] == '\n' {
+		n--
+		if n > 0 && line[n-1] == '\r' {
+			n--
+		}
+	}
+	line = line[:n]
+	if n < 3 || line[0] < '2' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]) {
+		return 0, false, nil, fmt.Errorf("%w: %q", errBadReply, oneLine(string(line[:min(n, 40)])))
+	}
+	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	switch {
+	case n == 3:
+		return code, false, nil, nil
+	case line[3] == ' ':
+		return code, false, line[4:], nil
+	case line[3] == '-':
+		return code, true, line[4:], nil
+	}
+	return 0, false, nil, fmt.Errorf("%w: %q", errBadReply, oneLine(string(line[:min(n, 40)])))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// replyFrom makes an unexpected reply an error, splitting off the enhanced
+// status code (RFC 3463) that starts its text when there is one; RFC 2034
+// §4 repeats it on every line, where it is dropped too.
+func replyFrom(code int, msg string) *smtp.SMTPError {
+	se := &smtp.SMTPError{Code: code, EnhancedCode: smtp.NoEnhancedCode, Message: msg}
+	first, rest, ok := strings.Cut(msg, " ")
+	if !ok {
+		return se
+	}
+	if enh, ok := parseEnhancedCode(first); ok {
+		se.EnhancedCode = enh
+		se.Message = strings.ReplaceAll(rest, "\n"+first+" ", "\n")
+	}
+	return se
+}
+
+// parseEnhancedCode reads "class.subject.detail" (RFC 3463 §2).
+func parseEnhancedCode(s string) (smtp.EnhancedCode, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return smtp.EnhancedCode{}, false
+	}
+	var code smtp.EnhancedCode
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 999 || len(p) > 3 {
+			return smtp.EnhancedCode{}, false
+		}
+		code[i] = n
+	}
+	return code, true
+}
+
+// dotWriter writes message content for DATA (RFC 5321 §4.5.2): a dot
+// starting a line is doubled, a bare LF becomes CRLF, and close ends the
+// content with CRLF "." CRLF. It produces exactly what net/textproto's
+// DotWriter does, but copies runs of ordinary bytes at once instead of one
+// byte at a time.
+type dotWriter struct {
+	w     *bufio.Writer
+	state int
+}
+
+const (
+	dotBegin     = iota // nothing written yet
+	dotBeginLine        // at the start of a line
+	dotData             // in the middle of a line
+	dotCR               // just after a CR
+)
+
+func (d *dotWriter) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		switch d.state {
+		case dotBegin, dotBeginLine:
+			if b[n] == '.' {
+				d.w.WriteByte('.')
+			}
+			d.state = dotData
+		case dotCR:
+			d.state = dotData
+			if b[n] == '\n' {
+				d.state = dotBeginLine
+			}
+			d.w.WriteByte(b[n])
+			n++
+		case dotData:
+			i := n
+			for i < len(b) && b[i] != '\r' && b[i] != '\n' {
+				i++
+			}
+			if _, err := d.w.Write(b[n:i]); err != nil {
+				return n, err
+			}
+			if n = i; n == len(b) {
+				break
+			}
+			if b[n] == '\r' {
+				d.state = dotCR
+			} else {
+				d.w.WriteByte('\r')
+				d.state = dotBeginLine
+			}
+			d.w.WriteByte(b[n])
+			n++
+		}
+	}
+	return n, nil
+}
+
+// close ends the content; the bufio.Writer keeps any write error for the
+// next Flush.
+func (d *dotWriter) close() {
+	switch d.state {
+	case dotBegin, dotData:
+		d.w.WriteString("\r\n.\r\n")
+	case dotCR:
+		d.w.WriteString("\n.\r\n")
+	case dotBeginLine:
+		d.w.WriteString(".\r\n")
+	}
+}
