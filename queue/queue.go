@@ -1,8 +1,9 @@
 // Package queue is dmarcgate's durable relay queue: it spools accepted
 // messages (bbolt entries, small bodies inline, large ones as files), hands
 // them to delivery workers that speak SMTP or LMTP to the downstream relay
-// or to outbound destinations, retries with backoff, and bounces with RFC
-// 3464 DSNs. It does not decide whether mail is accepted: smtpd does.
+// or to outbound destinations (pipelined, over connections kept open for
+// the next message), retries with backoff, and bounces with RFC 3464 DSNs.
+// It does not decide whether mail is accepted: smtpd does.
 package queue
 
 import (

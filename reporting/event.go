@@ -28,4 +28,9 @@ type Event struct {
 	Header      []byte
 	AuthResults string
 	MessageID   string
+	// Original returns up to n bytes of the message as received, for
+	// failure reports with include_body; nil when it cannot be had. It is
+	// only called when such a report is due, so no message pays for a copy
+	// it does not need.
+	Original func(n int) []byte
 }

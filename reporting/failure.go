@@ -61,7 +61,11 @@ func NewFailureReporter(db *store.DB, q *queue.Queue, res resolver.Resolver, agg
 // returned function never fails the message's commit: a report problem is
 // logged, not turned into a refused message. nil means nothing to store.
 func (f *FailureReporter) Record(ev *Event) func(tx *bbolt.Tx) error {
-	return f.RecordWithBody(ev, nil)
+	var body func() []byte
+	if ev != nil && ev.Original != nil {
+		body = func() []byte { return ev.Original(maxReportedBody) }
+	}
+	return f.RecordWithBody(ev, body)
 }
 
 // maxReportedBody bounds the original body copied into a report.
