@@ -65,6 +65,27 @@ func (b *Body) Write(p []byte) (int, error) {
 	return n, b.err
 }
 
+// Slice copies up to n bytes of the body from offset off, before it is
+// enqueued or aborted (failure reports with include_body read it so); nil
+// when there is nothing there or the body can no longer be read.
+func (b *Body) Slice(off int64, n int) []byte {
+	if b.used || b.err != nil || off < 0 || off >= b.n || n <= 0 {
+		return nil
+	}
+	n = int(min(int64(n), b.n-off))
+	if b.file == nil {
+		return append([]byte(nil), b.buf[off:off+int64(n)]...)
+	}
+	if err := b.w.Flush(); err != nil {
+		return nil
+	}
+	out := make([]byte, n)
+	if _, err := b.file.ReadAt(out, off); err != nil {
+		return nil
+	}
+	return out
+}
+
 // Len is the number of bytes written so far.
 func (b *Body) Len() int64 { return b.n }
 

@@ -65,7 +65,9 @@ func renderFailureReport(p *pendingFailure, dest string, f reportFormat) (*rende
 	writeFailurePart(&b, boundary, origType, "", cteFor(eight))
 	b.Write(original)
 	if len(p.Body) > 0 {
-		b.WriteString("\r\n")
+		if !bytes.HasSuffix(original, []byte("\r\n\r\n")) {
+			b.WriteString("\r\n") // the empty line that ends the header
+		}
 		b.Write(crlfLines(body))
 	}
 	fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)

@@ -63,8 +63,9 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 		log.Info("message refused", "reply", v.Reply.Code)
 		return v.Reply
 	case ActionReject:
+		err := s.recordOnly(v, header, body)
 		body.Abort()
-		if err := s.recordOnly(v, header); err != nil {
+		if err != nil {
 			log.Error("recording a rejected message failed", "err", err)
 		}
 		messagesTotal.WithLabelValues("rejected").Inc()
@@ -72,7 +73,7 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 		return v.Reply
 	}
 	m := s.message(v, header)
-	ev := s.event(v, header)
+	ev := s.event(v, header, body)
 	ev.QueueID = m.ID
 	var extra func(tx *bolt.Tx) error
 	if s.srv.Recorder != nil {
@@ -124,19 +125,22 @@ func (s *session) message(v *Verdict, header []byte) *queue.Message {
 }
 
 // recordOnly commits the report record of a message that is not queued.
-func (s *session) recordOnly(v *Verdict, header []byte) error {
+func (s *session) recordOnly(v *Verdict, header []byte, body *queue.Body) error {
 	if s.srv.Recorder == nil || s.srv.DB == nil {
 		return nil
 	}
-	fn := s.srv.Recorder.Record(s.event(v, header))
+	fn := s.srv.Recorder.Record(s.event(v, header, body))
 	if fn == nil {
 		return nil
 	}
 	return s.srv.DB.Commit(s.ctx, fn)
 }
 
-func (s *session) event(v *Verdict, header []byte) *reporting.Event {
+// event describes the message for the reports; Original reads the body
+// after the header, only if a report asks for it.
+func (s *session) event(v *Verdict, header []byte, body *queue.Body) *reporting.Event {
 	return &reporting.Event{
+		Original:     func(n int) []byte { return body.Slice(int64(len(header)), n) },
 		Time:         time.Now(),
 		SourceIP:     s.ip,
 		HELO:         s.helo(),

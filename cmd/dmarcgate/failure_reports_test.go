@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"dmarcgate/config"
 	"dmarcgate/reporting"
 	"dmarcgate/smtpsink"
 )
@@ -153,5 +154,26 @@ func TestFailureReportRateLimitAndAuthorization(t *testing.T) {
 	}
 	if strings.Join(extRcpts, ",") != "f@authorized.example" {
 		t.Errorf("external ruf recipients = %v, want only the authorized one", extRcpts)
+	}
+}
+
+func TestFailureReportIncludeBody(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.FailureReports.IncludeBody = true })
+	foZone(h)
+	msg := message("x@fo1.example", "with body")
+	if err := h.send("x@fo1.example", []string{"bob@example.org"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a failure report", func() bool { return len(failureReports(t, h.out)) == 1 })
+	fr := failureReports(t, h.out)[0]
+	if fr.OriginalType != "message/rfc822" || !fr.OriginalHasBody {
+		t.Fatalf("include_body: original part %q, body %v", fr.OriginalType, fr.OriginalHasBody)
+	}
+	var raw []byte
+	for _, m := range h.out.Messages() {
+		raw = m.Data
+	}
+	if !bytes.Contains(raw, []byte("Message-ID:")) || !bytes.Contains(raw, []byte("\r\n\r\nHello there.\r\nA second line.\r\n")) {
+		t.Errorf("the original's body is not in the report after its header:\n%s", raw)
 	}
 }
