@@ -73,6 +73,9 @@ type Queue struct {
 	RetryFirst Duration `toml:"retry_first"`
 	RetryMax   Duration `toml:"retry_max"`
 	GiveUp     Duration `toml:"give_up"`
+	// Connections to the downstream and smarthosts are reused.
+	IdleConnTimeout Duration `toml:"idle_conn_timeout"`
+	MaxConnMessages int      `toml:"max_conn_messages"`
 }
 
 type Outbound struct {

@@ -23,6 +23,9 @@ func Default() *Config {
 			RetryFirst: Duration{time.Minute},
 			RetryMax:   Duration{time.Hour},
 			GiveUp:     Duration{5 * 24 * time.Hour},
+
+			IdleConnTimeout: Duration{5 * time.Second},
+			MaxConnMessages: 1000,
 		},
 		DMARC: DMARC{
 			Mode:             "enforce",

@@ -111,6 +111,9 @@ func (c *Config) validateRelay() error {
 	if q.Workers <= 0 || q.RetryFirst.Duration <= 0 || q.RetryMax.Duration < q.RetryFirst.Duration || q.GiveUp.Duration <= 0 {
 		return bad("queue", "workers, retry_first, give_up must be positive and retry_max >= retry_first")
 	}
+	if q.IdleConnTimeout.Duration <= 0 || q.MaxConnMessages <= 0 {
+		return bad("queue", "idle_conn_timeout and max_conn_messages must be positive")
+	}
 	return nil
 }
 

@@ -218,18 +218,20 @@ func reportingConfig(cfg *config.Config, log *slog.Logger) reporting.Config {
 
 func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) queue.Config {
 	return queue.Config{
-		Dir:           cfg.StateDir,
-		Hostname:      cfg.Hostname,
-		RelayAddr:     cfg.Relay.Address,
-		RelayProtocol: cfg.Relay.Protocol,
-		RelayTLS:      cfg.Relay.TLS,
-		Smarthost:     cfg.Outbound.Smarthost,
-		Resolver:      res,
-		Workers:       cfg.Queue.Workers,
-		RetryFirst:    cfg.Queue.RetryFirst.Duration,
-		RetryMax:      cfg.Queue.RetryMax.Duration,
-		GiveUp:        cfg.Queue.GiveUp.Duration,
-		Logger:        log,
+		Dir:             cfg.StateDir,
+		Hostname:        cfg.Hostname,
+		RelayAddr:       cfg.Relay.Address,
+		RelayProtocol:   cfg.Relay.Protocol,
+		RelayTLS:        cfg.Relay.TLS,
+		Smarthost:       cfg.Outbound.Smarthost,
+		Resolver:        res,
+		Workers:         cfg.Queue.Workers,
+		RetryFirst:      cfg.Queue.RetryFirst.Duration,
+		RetryMax:        cfg.Queue.RetryMax.Duration,
+		GiveUp:          cfg.Queue.GiveUp.Duration,
+		IdleConnTimeout: cfg.Queue.IdleConnTimeout.Duration,
+		MaxConnMessages: cfg.Queue.MaxConnMessages,
+		Logger:          log,
 	}
 }
 
