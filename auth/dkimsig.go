@@ -94,13 +94,18 @@ func stripFWS(s string) string {
 // headerBPrefixes sets HeaderB to the shortest prefix of each b= of at least
 // eight characters that no other signature of the message shares (RFC 6008
 // §2).
+// maxHeaderB caps the header.b prefix (RFC 6008 asks for at least 8).
+const maxHeaderB = 64
+
 func headerBPrefixes(outs []DKIMOutcome, bs []string) {
 	for i := range outs {
 		if i >= len(bs) {
 			return
 		}
-		n := min(8, len(bs[i]))
-		for n < len(bs[i]) && sharesPrefix(bs, i, bs[i][:n]) {
+		// Bounded: identical hostile b= values must not cost quadratic time.
+		limit := min(len(bs[i]), maxHeaderB)
+		n := min(8, limit)
+		for n < limit && sharesPrefix(bs, i, bs[i][:n]) {
 			n++
 		}
 		outs[i].HeaderB = bs[i][:n]

@@ -30,18 +30,26 @@ func (c *Checker) Discover(ctx context.Context, fromDomain string) (*policy.Disc
 // failure), it returns domain itself, so that only exact matches align.
 // The resolver caches the walk's queries.
 func (c *Checker) OrgDomain(ctx context.Context, domain string) string {
+	org, _ := c.OrgDomainChecked(ctx, domain)
+	return org
+}
+
+// OrgDomainChecked is OrgDomain that also says whether the walk failed
+// temporarily, so that a caller can answer 451 rather than decide on an
+// alignment it could not establish.
+func (c *Checker) OrgDomainChecked(ctx context.Context, domain string) (org string, temporary bool) {
 	method, err := c.orgMethod()
 	if err != nil {
-		return domain
+		return domain, false
 	}
 	if method == OrgPSL {
-		return policy.OrgDomainPSL(domain)
+		return policy.OrgDomainPSL(domain), false
 	}
-	org, err := policy.OrgDomainTreeWalk(domain, c.txtLookup(ctx), resolver.IsNotFound, resolver.IsTemporary)
+	org, err = policy.OrgDomainTreeWalk(domain, c.txtLookup(ctx), resolver.IsNotFound, resolver.IsTemporary)
 	if err != nil || org == "" {
-		return domain
+		return domain, err != nil && resolver.IsTemporary(err)
 	}
-	return org
+	return org, false
 }
 
 func (c *Checker) txtLookup(ctx context.Context) policy.LookupFunc {

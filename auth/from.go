@@ -107,7 +107,15 @@ func lenientMailbox(value string) (string, string, error) {
 		if j < i {
 			return "", "", ErrFromInvalid
 		}
-		spec = strings.TrimSpace(value[i+1 : j])
+		// Outside the one angle-addr only a display name may stand: a list
+		// separator before it, or an address after it, is a second mailbox
+		// that a reader would see.
+		before := unquotedPart(stripComments(value[:i]))
+		after := unquotedPart(stripComments(value[j+1:]))
+		if strings.ContainsAny(before, ",;") || strings.ContainsAny(after, "@,;") {
+			return "", "", ErrFromMultiple
+		}
+		spec = strings.TrimSpace(stripComments(value[i+1 : j]))
 	case open > 1 && closing > 1:
 		return "", "", ErrFromMultiple
 	case open == 0 && closing == 0:

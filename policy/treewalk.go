@@ -108,11 +108,19 @@ func (w *walker) walk(domain string) ([]found, error) {
 	return out, nil
 }
 
+// maxDNSName is the longest presentation name without the trailing dot.
+const maxDNSName = 253
+
 // fetch counts and makes one query for the TXT records at _dmarc.<name>:
 // nil records and no error when there are none.
 func (w *walker) fetch(name string) ([]string, error) {
 	if w.lookup == nil {
 		return nil, errors.New("policy: no lookup function")
+	}
+	if len(name)+len("_dmarc.") > maxDNSName {
+		// _dmarc.<name> cannot exist; asking would only fail and end the
+		// walk, letting a long made-up name escape its parent's policy.
+		return nil, nil
 	}
 	w.queries++
 	txts, err := w.lookup("_dmarc." + name)

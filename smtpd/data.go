@@ -57,7 +57,7 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64) *smtp.SMTPError {
 	log := s.logMessage(v, size)
 	switch v.Action {
-	case ActionBadFrom, ActionTempFail:
+	case ActionBadFrom, ActionTempFail, ActionMalformed:
 		body.Abort()
 		messagesTotal.WithLabelValues(string(v.Action)).Inc()
 		log.Info("message refused", "reply", v.Reply.Code)

@@ -23,6 +23,7 @@ const (
 	ActionReject     Action = "reject"
 	ActionTempFail   Action = "tempfail"
 	ActionBadFrom    Action = "bad-from"
+	ActionMalformed  Action = "malformed"
 )
 
 // Policy is the local DMARC configuration the Evaluator applies.
@@ -65,33 +66,55 @@ type Verdict struct {
 	Decision    policy.Decision
 	AuthResults string // the whole Authentication-Results field, CRLF-terminated
 	Reply       *smtp.SMTPError
+
+	orgTempFailed []string // domains whose organizational-domain walk failed temporarily
 }
 
 // Evaluate applies the DMARC policy of the message's From domain, given the
 // SPF and DKIM evidence gathered while the message streamed in.
 func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte, spf auth.SPFOutcome, dkim []auth.DKIMOutcome) *Verdict {
 	v := &Verdict{SPF: spf, DKIM: dkim}
+	if hasBareCR(header) {
+		// RFC 5322 §2.2 forbids a CR outside CRLF; parsers disagree on it, so
+		// the From we evaluate could differ from the one a reader sees.
+		v.Action, v.Reply = ActionMalformed, replyBareCR
+		return v
+	}
 	fromDomain, _, err := auth.ParseFrom(header)
 	if err != nil {
 		v.Action, v.Reply = ActionBadFrom, replyBadFrom(errCause(err))
+		if e.Policy.Monitor {
+			// Monitor mode never refuses on DMARC grounds: deliver, saying
+			// DMARC could not be applied.
+			v.Action, v.Reply = ActionDeliver, nil
+			v.Decision = policy.Decision{Result: policy.PermError, PolicyInForce: policy.ActionNone, Disposition: policy.ActionNone, Why: "no usable From: " + errCause(err)}
+			v.AuthResults = e.results(v)
+		}
 		return v
 	}
 	v.FromDomain = fromDomain
 	in := policy.Input{
 		FromDomain: fromDomain,
-		OrgDomain:  func(d string) string { return e.Checker.OrgDomain(ctx, d) },
-		SPF:        spf.ToPolicy(),
-		DKIM:       dkimResults(dkim),
-		Monitor:    e.Policy.Monitor,
-		LegacyPct:  e.Policy.LegacyPct,
+		OrgDomain: func(d string) string {
+			org, temporary := e.Checker.OrgDomainChecked(ctx, d)
+			if temporary {
+				v.orgTempFailed = append(v.orgTempFailed, d)
+			}
+			return org
+		},
+		SPF:       spf.ToPolicy(),
+		DKIM:      dkimResults(dkim),
+		Monitor:   e.Policy.Monitor,
+		LegacyPct: e.Policy.LegacyPct,
 	}
 	if e.Roll != nil {
 		in.SampleRoll = e.Roll()
 	}
 	v.Discovery, v.PolicyErr = e.Checker.Discover(ctx, fromDomain)
 	in.Discovery, in.PolicyErr = v.Discovery, v.PolicyErr
-	if v.Discovery != nil && !strings.EqualFold(fromDomain, v.Discovery.PolicyDomain) {
-		// Only a subdomain of the policy domain can be "non-existent" (np=).
+	if d := v.Discovery; d != nil && d.Record != nil && d.Record.NP != "" && !strings.EqualFold(fromDomain, d.PolicyDomain) {
+		// Only a subdomain of the policy domain can be "non-existent", and
+		// only an np= tag makes that matter (without it np inherits sp).
 		nx, err := e.Checker.NonExistent(ctx, fromDomain)
 		in.FromNonExistent = nx && err == nil
 	}
@@ -99,25 +122,29 @@ func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte,
 	in.Override = v.Override
 	v.Decision = policy.Evaluate(in)
 	auth.ObserveDMARC(v.Decision)
-	e.decide(v)
-	v.AuthResults = auth.Results{
-		AuthservID: e.Policy.AuthservID,
-		SPF:        spf,
-		DKIM:       dkim,
-		DMARC:      v.Decision,
-		FromDomain: fromDomain,
-		Policy:     v.Discovery,
-	}.Header()
+	e.decide(ctx, v)
+	v.AuthResults = e.results(v)
 	return v
 }
 
+func (e *Evaluator) results(v *Verdict) string {
+	return auth.Results{
+		AuthservID: e.Policy.AuthservID,
+		SPF:        v.SPF,
+		DKIM:       v.DKIM,
+		DMARC:      v.Decision,
+		FromDomain: v.FromDomain,
+		Policy:     v.Discovery,
+	}.Header()
+}
+
 // decide maps the DMARC decision to an action and, for refusals, a reply.
-func (e *Evaluator) decide(v *Verdict) {
+func (e *Evaluator) decide(ctx context.Context, v *Verdict) {
 	d := v.Decision
 	switch {
 	case d.Result == policy.TempError && e.Policy.TempFail && !e.Policy.Monitor:
 		v.Action, v.Reply = ActionTempFail, replyDMARCTempFail(v.FromDomain)
-	case d.Disposition != policy.ActionNone && e.Policy.TempFail && mechanismTempError(v):
+	case d.Disposition != policy.ActionNone && e.Policy.TempFail && e.alignableTempError(ctx, v):
 		// A DNS hiccup must not turn into a reject of legitimate mail: the
 		// sender retries and the next evaluation decides.
 		v.Action, v.Reply = ActionTempFail, replyDMARCTempFail(v.FromDomain)
@@ -132,12 +159,27 @@ func (e *Evaluator) decide(v *Verdict) {
 	}
 }
 
-func mechanismTempError(v *Verdict) bool {
-	if v.SPF.Result == policy.TempError {
+// alignableTempError reports an SPF or DKIM temperror for a domain that
+// could have aligned with the From domain. A temperror of an unrelated
+// domain cannot change the verdict, and counting it would let a spoofer
+// turn every reject into an endless, unreported 451.
+func (e *Evaluator) alignableTempError(ctx context.Context, v *Verdict) bool {
+	fromOrg := e.Checker.OrgDomain(ctx, v.FromDomain)
+	related := func(d string) bool {
+		return d != "" && strings.EqualFold(e.Checker.OrgDomain(ctx, strings.ToLower(d)), fromOrg)
+	}
+	if v.SPF.Result == policy.TempError && related(v.SPF.Domain) {
 		return true
 	}
+	// A domain whose own walk failed aligns only if it sits under the
+	// From domain's organizational domain.
+	for _, d := range v.orgTempFailed {
+		if d = strings.ToLower(d); d == fromOrg || strings.HasSuffix(d, "."+fromOrg) {
+			return true
+		}
+	}
 	for _, d := range v.DKIM {
-		if d.Result == policy.TempError {
+		if d.Result == policy.TempError && related(d.Domain) {
 			return true
 		}
 	}
@@ -169,4 +211,14 @@ func errCause(err error) string {
 		s = s[i+2:]
 	}
 	return s
+}
+
+// hasBareCR reports a CR not followed by LF.
+func hasBareCR(b []byte) bool {
+	for i, c := range b {
+		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			return true
+		}
+	}
+	return false
 }

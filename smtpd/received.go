@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // receivedHeader builds the trace field of RFC 5321 §4.4, with the TLS
@@ -59,8 +60,13 @@ func sanitizeToken(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	if b.Len() > 255 {
-		return b.String()[:255]
+	out := b.String()
+	if len(out) > 255 {
+		n := 255
+		for n > 0 && !utf8.RuneStart(out[n]) {
+			n--
+		}
+		out = out[:n]
 	}
-	return b.String()
+	return out
 }

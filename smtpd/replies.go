@@ -22,6 +22,7 @@ var (
 	replyTooManyConns   = "421 4.7.0 too many connections, try again later\r\n"
 	replyTooManyConnsIP = "421 4.7.0 too many connections from your address, try again later\r\n"
 	replyTruncated      = reply(451, 4, 3, 0, "message transfer incomplete")
+	replyBareCR         = reply(550, 5, 6, 0, "message header contains a bare CR (RFC 5322 §2.2)")
 )
 
 func reply(code, a, b, c int, msg string) *smtp.SMTPError {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"dmarcgate/config"
 )
 
@@ -71,5 +73,45 @@ func TestMessageWithoutUsableFromRefused(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "From") {
 			t.Errorf("%s: reply does not say why: %v", name, err)
 		}
+	}
+}
+
+func TestReviewedSpoofVariants(t *testing.T) {
+	h := newHarness(t, nil)
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 40) + ".good.example"
+	cases := []struct{ name, mailFrom, msg, want string }{
+		{"bare CR hides a second From", "x@forwarder.example", "From: ceo@good.example\r<x@forwarder.example>\r\nSubject: x\r\n\r\nbody\r\n", "550 5.6.0"},
+		{"second mailbox beside the angle-addr", "x@forwarder.example", "From: \"CEO\" ceo@good.example, <x@forwarder.example>\r\nSubject: x\r\n\r\nbody\r\n", "550 5.7.1"},
+		{"From domain too long for a _dmarc query", "x@forwarder.example", message("ceo@"+long, "long"), "550 5.7.26"},
+	}
+	for _, c := range cases {
+		if got := smtpCode(h.send(c.mailFrom, []string{"bob@example.org"}, c.msg)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestMonitorModeDeliversUnusableFrom(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.DMARC.Mode = "monitor" })
+	msg := "To: <bob@example.org>\r\nSubject: no From\r\n\r\nbody\r\n"
+	if err := h.send("alice@good.example", []string{"bob@example.org"}, msg); err != nil {
+		t.Fatalf("monitor mode refused a message without From: %v", err)
+	}
+	mustContain(t, authResults(t, delivered(t, h, msg)), "dmarc=permerror")
+}
+
+func TestOnlyAlignableTempErrorsDeferTheVerdict(t *testing.T) {
+	h := newHarness(t, nil)
+	evil := h.newRSASigner("slowevil.example", "s")
+	own := h.newRSASigner("good.example", "k")
+	h.dns.Fail("s._domainkey.slowevil.example.", dns.RcodeServerFailure)
+	h.dns.Fail("k._domainkey.good.example.", dns.RcodeServerFailure)
+	err := h.send("spoof@forwarder.example", []string{"bob@example.org"}, evil.sign(t, message("ceo@good.example", "unrelated temperror")))
+	if got := smtpCode(err); got != "550 5.7.26" {
+		t.Errorf("spoof with a temperror of an unrelated DKIM domain: %s, want 550 5.7.26", got)
+	}
+	err = h.send("list@forwarder.example", []string{"bob@example.org"}, own.sign(t, message("ceo@good.example", "own temperror")))
+	if got := smtpCode(err); !strings.HasPrefix(got, "451") {
+		t.Errorf("own DKIM key lookup failing temporarily: %s, want 451", got)
 	}
 }
