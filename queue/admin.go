@@ -22,10 +22,12 @@ func (q *Queue) ListHeld() ([]Message, error) {
 func (q *Queue) list(keep func(*record) bool) ([]Message, error) {
 	var out []Message
 	err := q.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(entryBucket).ForEach(func(_, v []byte) error {
+		return tx.Bucket(entryBucket).ForEach(func(k, v []byte) error {
 			rec, err := decodeRecord(v)
 			if err != nil {
-				return err
+				// One damaged entry must not hide the rest of the queue.
+				q.log.Error("queue: unreadable entry", "id", string(k), "err", err)
+				return nil
 			}
 			if keep(rec) {
 				out = append(out, rec.Message)

@@ -183,7 +183,10 @@ func (q *Queue) load() (map[string]bool, error) {
 		return tx.Bucket(entryBucket).ForEach(func(k, v []byte) error {
 			rec, err := decodeRecord(v)
 			if err != nil {
-				q.log.Error("queue: skipping unreadable entry", "id", string(k), "err", err)
+				// Keep whatever body it may have: a spool file is only an
+				// orphan when no entry at all names it.
+				q.log.Error("queue: skipping unreadable entry; its spool file is kept", "id", string(k), "err", err)
+				spooled[string(k)] = true
 				return nil
 			}
 			ids.observe(rec.ID)
