@@ -13,10 +13,10 @@ import (
 	"dmarcgate/policy"
 )
 
-// maxHeaderCapture bounds the copy of the header block a DKIMVerifier keeps
-// to read the signatures' tags; the DKIM library holds the header too, and
-// the SMTP layer caps the message size.
-const maxHeaderCapture = 4 << 20
+// MaxHeaderCapture bounds the copy of the header block a DKIMVerifier keeps
+// (to read the signatures' tags, and for smtpd's evaluation); a longer
+// header section is refused by smtpd.
+const MaxHeaderCapture = 1 << 20
 
 // errVerifierClosed is returned by Write and Close after Close.
 var errVerifierClosed = errors.New("auth: DKIM verifier already closed")
@@ -40,7 +40,7 @@ type DKIMVerifier struct {
 	verifs []*dkim.Verification
 	verr   error
 
-	header     []byte // the header block, up to maxHeaderCapture
+	header     []byte // the header block, up to MaxHeaderCapture
 	lineStart  int    // offset in header of the line being scanned
 	headerDone bool
 	truncated  bool
@@ -98,7 +98,7 @@ func (v *DKIMVerifier) capture(p []byte) {
 	if v.headerDone || v.truncated {
 		return
 	}
-	room := maxHeaderCapture - len(v.header)
+	room := MaxHeaderCapture - len(v.header)
 	if len(p) > room {
 		p, v.truncated = p[:room], true
 	}
@@ -118,8 +118,13 @@ func (v *DKIMVerifier) capture(p []byte) {
 }
 
 // Header returns the message's header block as seen so far (complete once
-// the empty line that ends it has been written, up to 4 MiB).
+// the empty line that ends it has been written, up to MaxHeaderCapture).
+// Callers use it instead of keeping a copy of their own.
 func (v *DKIMVerifier) Header() []byte { return v.header }
+
+// HeaderTooLarge reports a header section longer than MaxHeaderCapture
+// (only the first MaxHeaderCapture bytes were kept).
+func (v *DKIMVerifier) HeaderTooLarge() bool { return v.truncated }
 
 // Close ends the message and returns one outcome per DKIM-Signature field,
 // in header order (none for an unsigned message). The error is non-nil

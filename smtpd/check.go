@@ -14,18 +14,17 @@ import (
 func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reader) (*Verdict, error) {
 	spf := make(chan spfResult, 1)
 	go func() { spf <- spfResult{e.Checker.SPF(ctx, tx.IP, tx.HELO, tx.MailFrom)} }()
-	hdr := newHeaderCapture(1 << 20)
 	dkim := e.Checker.NewDKIMVerifier(ctx)
-	_, err := io.Copy(io.MultiWriter(hdr, neverFails{dkim}), r)
+	_, err := io.Copy(neverFails{dkim}, r)
 	dkimOut, _ := dkim.Close()
 	res := <-spf
 	if err != nil {
 		return nil, fmt.Errorf("reading the message: %w", err)
 	}
-	if hdr.over {
-		return nil, fmt.Errorf("message header exceeds 1 MiB")
+	if dkim.HeaderTooLarge() {
+		return nil, fmt.Errorf("message header exceeds %d bytes", auth.MaxHeaderCapture)
 	}
-	return e.Evaluate(ctx, tx, hdr.Bytes(), res.SPFOutcome, dkimOut), nil
+	return e.Evaluate(ctx, tx, dkim.Header(), res.SPFOutcome, dkimOut), nil
 }
 
 type spfResult struct{ auth.SPFOutcome }

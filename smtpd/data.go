@@ -28,17 +28,18 @@ func (s *session) Data(r io.Reader) error {
 		return replyInternal
 	}
 	body := s.srv.Queue.NewBody()
-	hdr := newHeaderCapture(s.srv.Config.MaxHeaderSize)
+	// The DKIM verifier keeps the header section for us too: one copy.
 	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx)
 	buf := copyBuffers.Get().(*[]byte)
-	size, err := io.CopyBuffer(io.MultiWriter(body, hdr, neverFails{dkim}), r, *buf)
+	size, err := io.CopyBuffer(io.MultiWriter(body, neverFails{dkim}), r, *buf)
 	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
 	if err != nil {
 		body.Abort()
 		return s.dataError(err, size)
 	}
-	if hdr.over {
+	header := dkim.Header()
+	if dkim.HeaderTooLarge() {
 		body.Abort()
 		messagesTotal.WithLabelValues("header_too_big").Inc()
 		return replyHeaderTooBig
@@ -46,8 +47,8 @@ func (s *session) Data(r io.Reader) error {
 	start := time.Now()
 	spf := <-s.spf
 	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
-	v := s.srv.Evaluator.Evaluate(s.ctx, tx, hdr.Bytes(), spf, dkimOut)
-	reply := s.finish(v, body, hdr.Bytes(), size)
+	v := s.srv.Evaluator.Evaluate(s.ctx, tx, header, spf, dkimOut)
+	reply := s.finish(v, body, header, size)
 	messageDuration.Observe(time.Since(start).Seconds())
 	return reply
 }

@@ -26,7 +26,6 @@ type Config struct {
 	Hostname            string
 	AcceptDomains       []string
 	MaxMessageSize      int64
-	MaxHeaderSize       int // default 1 MiB
 	MaxRecipients       int
 	MaxConnections      int
 	MaxConnectionsPerIP int
@@ -64,9 +63,6 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
-		}
-		if s.Config.MaxHeaderSize == 0 {
-			s.Config.MaxHeaderSize = 1 << 20
 		}
 		s.accept = make(map[string]bool, len(s.Config.AcceptDomains))
 		for _, d := range s.Config.AcceptDomains {

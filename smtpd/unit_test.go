@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bytes"
 	"net"
 	"strings"
 	"testing"
@@ -9,55 +8,6 @@ import (
 
 	"dmarcgate/policy"
 )
-
-func TestHeaderCapture(t *testing.T) {
-	cases := []struct{ name, in, want string }{
-		{"crlf", "A: 1\r\nB: 2\r\n\r\nbody\r\n", "A: 1\r\nB: 2\r\n\r\n"},
-		{"lf", "A: 1\nB: 2\n\nbody\n", "A: 1\nB: 2\n\n"},
-		{"no body", "A: 1\r\n", "A: 1\r\n"},
-		{"empty header", "\r\nbody\r\n", "\r\n"},
-		{"folded", "A: 1\r\n 2\r\n\r\nx", "A: 1\r\n 2\r\n\r\n"},
-	}
-	for _, c := range cases {
-		for split := 1; split <= len(c.in); split++ {
-			h := newHeaderCapture(1 << 10)
-			for i := 0; i < len(c.in); i += split {
-				h.Write([]byte(c.in[i:min(i+split, len(c.in))]))
-			}
-			if got := string(h.Bytes()); got != c.want {
-				t.Errorf("%s split %d: %q, want %q", c.name, split, got, c.want)
-			}
-		}
-	}
-	h := newHeaderCapture(10)
-	h.Write([]byte(strings.Repeat("X: y\r\n", 5)))
-	if !h.over {
-		t.Error("an oversized header was not flagged")
-	}
-}
-
-func FuzzHeaderCapture(f *testing.F) {
-	f.Add([]byte("A: 1\r\n\r\nbody"), 3)
-	f.Add([]byte("\r\n"), 1)
-	f.Fuzz(func(t *testing.T, msg []byte, split int) {
-		if split <= 0 || split > 64 {
-			split = 7
-		}
-		h := newHeaderCapture(1 << 20)
-		for i := 0; i < len(msg); i += split {
-			h.Write(msg[i:min(i+split, len(msg))])
-		}
-		got := h.Bytes()
-		if !bytes.HasPrefix(msg, got) {
-			t.Fatalf("captured bytes are not a prefix of the message")
-		}
-		whole := newHeaderCapture(1 << 20)
-		whole.Write(msg)
-		if !bytes.Equal(whole.Bytes(), got) {
-			t.Fatalf("result depends on how the stream was split: %q vs %q", whole.Bytes(), got)
-		}
-	})
-}
 
 func TestQuoteAddress(t *testing.T) {
 	cases := map[string]string{

@@ -115,3 +115,12 @@ func TestOnlyAlignableTempErrorsDeferTheVerdict(t *testing.T) {
 		t.Errorf("own DKIM key lookup failing temporarily: %s, want 451", got)
 	}
 }
+
+func TestOversizedHeaderRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	pad := strings.Repeat("X-Pad: "+strings.Repeat("y", 90)+"\r\n", 12000) // ~1.2 MB of header
+	err := h.send("alice@good.example", []string{"bob@example.org"}, "From: <alice@good.example>\r\n"+pad+"\r\nbody\r\n")
+	if got := smtpCode(err); got != "552 5.3.4" {
+		t.Errorf("1.2 MB header section: %s, want 552 5.3.4", got)
+	}
+}
