@@ -47,6 +47,8 @@ type DKIMVerifier struct {
 	written    int64
 	last       byte
 	closed     bool
+	flushed    bool  // the header went to the library
+	order      []int // header-order index of the signature the library sees k-th
 }
 
 // NewDKIMVerifier starts verifying a message. Key lookups use ctx.
@@ -80,17 +82,36 @@ func (c *Checker) dkimLookup(ctx context.Context) func(string) ([]string, error)
 	}
 }
 
-// Write feeds message bytes.
+// Write feeds message bytes. The header section is held until it is
+// complete, so that the signatures to verify can be chosen (see
+// arrangeHeader); the body streams straight through.
 func (v *DKIMVerifier) Write(p []byte) (int, error) {
 	if v.closed {
 		return 0, errVerifierClosed
 	}
+	before := len(v.header)
 	v.capture(p)
 	if len(p) > 0 {
 		v.written += int64(len(p))
 		v.last = p[len(p)-1]
 	}
-	return v.pw.Write(p)
+	if v.flushed {
+		return v.pw.Write(p)
+	}
+	if !v.headerDone && !v.truncated {
+		return len(p), nil // still in the header
+	}
+	// The header just ended (or outgrew the cap) inside p: hand it over,
+	// then the part of p after it.
+	v.flushed = true
+	kept := len(v.header) - before // bytes of p now in v.header
+	if _, err := v.pw.Write(v.arrangeHeader()); err != nil {
+		return 0, err
+	}
+	if _, err := v.pw.Write(p[kept:]); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // capture keeps the header block, scanning each line once.
@@ -133,6 +154,10 @@ func (v *DKIMVerifier) HeaderTooLarge() bool { return v.truncated }
 func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 	if v.closed {
 		return nil, errVerifierClosed
+	}
+	if !v.flushed {
+		v.flushed = true
+		_, _ = v.pw.Write(v.arrangeHeader())
 	}
 	if !v.headerDone {
 		// A message that is all header still has an (empty) body.
@@ -182,6 +207,16 @@ func (v *DKIMVerifier) outcomes(verifs []*dkim.Verification, verr error) []DKIMO
 	unexpected := verr != nil && !errors.Is(verr, dkim.ErrTooManySignatures)
 	outs := make([]DKIMOutcome, n)
 	bs := make([]string, n)
+	byHeader := make([]*dkim.Verification, n)
+	for k, ver := range verifs {
+		i := k
+		if k < len(v.order) {
+			i = v.order[k]
+		}
+		if i < n {
+			byHeader[i] = ver
+		}
+	}
 	for i := range outs {
 		o := &outs[i]
 		if i < len(tags) {
@@ -191,12 +226,13 @@ func (v *DKIMVerifier) outcomes(verifs []*dkim.Verification, verr error) []DKIMO
 		switch {
 		case unexpected:
 			o.Result, o.Reason = policy.PermError, errText(verr)
-		case i < len(verifs):
-			o.Result, o.Reason = dkimResult(verifs[i].Err)
+		case byHeader[i] != nil:
+			ver := byHeader[i]
+			o.Result, o.Reason = dkimResult(ver.Err)
 			if o.Domain == "" {
-				o.Domain = strings.ToLower(verifs[i].Domain)
+				o.Domain = strings.ToLower(ver.Domain)
 			}
-		case i >= v.max:
+		case len(tags) > v.max || i >= v.max:
 			// Local policy declined to look at it (RFC 8601 §2.7.1 "policy").
 			o.Result, o.Reason = policy.Policy, fmt.Sprintf("not checked: more than %d signatures", v.max)
 		default:
