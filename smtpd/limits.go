@@ -22,6 +22,15 @@ type limitListener struct {
 	perIP    map[string]int
 	conns    map[*limitedConn]struct{}
 	draining atomic.Bool // read on every Read: no lock
+	closeOne sync.Once
+}
+
+// Close closes the listener once; later calls return nil, since both smtpd
+// and go-smtp close it at shutdown.
+func (l *limitListener) Close() error {
+	var err error
+	l.closeOne.Do(func() { err = l.Listener.Close() })
+	return err
 }
 
 // drainIdle is how long a client may stay silent once shutdown began.

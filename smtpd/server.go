@@ -57,6 +57,7 @@ type Server struct {
 	cancel    context.CancelFunc
 	mu        sync.Mutex
 	listeners []*limitListener
+	closing   bool
 }
 
 func (s *Server) init() {
@@ -88,10 +89,14 @@ func (s *Server) Serve(l net.Listener) error {
 	ll := newLimitListener(l, s.Config.MaxConnections, s.Config.MaxConnectionsPerIP,
 		s.Config.ReadTimeout, s.Config.SessionTimeout, func(reason string) { connectionsTotal.WithLabelValues("refused").Inc() })
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ll.Close()
+	}
 	s.listeners = append(s.listeners, ll)
 	s.mu.Unlock()
 	err := s.smtp.Serve(ll)
-	if errors.Is(err, smtp.ErrServerClosed) {
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
@@ -100,9 +105,14 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops listening, lets sessions finish until ctx ends, then closes them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
+	// Our own listeners are closed here too: go-smtp closes only those its
+	// Serve has registered, and a Serve that started just before Shutdown
+	// may not have yet.
 	s.mu.Lock()
+	s.closing = true
 	for _, l := range s.listeners {
 		l.drain()
+		_ = l.Close()
 	}
 	s.mu.Unlock()
 	err := s.smtp.Shutdown(ctx)

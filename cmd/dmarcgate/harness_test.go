@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -174,7 +175,9 @@ func (h *harness) stop() {
 				h.t.Errorf("serve: %v", err)
 			}
 		case <-time.After(40 * time.Second):
-			h.t.Error("serve did not stop")
+			var dump strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&dump, 1)
+			h.t.Errorf("serve did not stop; goroutines:\n%s", dump.String())
 		}
 	})
 }
