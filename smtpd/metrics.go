@@ -1,8 +1,6 @@
 package smtpd
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -26,6 +24,3 @@ var (
 		Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
 	})
 )
-
-func sprintf(format string, v ...interface{}) string { return fmt.Sprintf(format, v...) }
-func sprint(v ...interface{}) string                 { return fmt.Sprint(v...) }

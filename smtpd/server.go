@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -148,6 +149,6 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 type slogAdapter struct{ l *slog.Logger }
 
 func (a slogAdapter) Printf(format string, v ...interface{}) {
-	a.l.Debug("smtp", "msg", sprintf(format, v...))
+	a.l.Debug("smtp", "msg", fmt.Sprintf(format, v...))
 }
-func (a slogAdapter) Println(v ...interface{}) { a.l.Debug("smtp", "msg", sprint(v...)) }
+func (a slogAdapter) Println(v ...interface{}) { a.l.Debug("smtp", "msg", fmt.Sprint(v...)) }
