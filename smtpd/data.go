@@ -20,9 +20,10 @@ import (
 // each message does not allocate its own.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// Data streams the message once: into the spool, through the DKIM hashes and
-// past the header capture. Then it evaluates DMARC and replies; a 250 means
-// the message and its report record are committed to disk.
+// Data streams the message once: into the spool and through the DKIM
+// verifier (which also keeps the header section). Then it evaluates DMARC
+// and replies; a 250 means the message and its report record are committed
+// to disk.
 func (s *session) Data(r io.Reader) error {
 	if !s.hasFrom {
 		return replyInternal
@@ -54,7 +55,8 @@ func (s *session) Data(r io.Reader) error {
 }
 
 // finish acts on the verdict: enqueue (deliver, quarantine, hold), record
-// and refuse (reject), or refuse without a record (tempfail, bad From).
+// and refuse (reject), or refuse without a record (tempfail, bad From,
+// malformed header).
 func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64) *smtp.SMTPError {
 	log := s.logMessage(v, size)
 	switch v.Action {
