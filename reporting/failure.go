@@ -100,7 +100,9 @@ func (f *FailureReporter) RecordWithBody(ev *Event, body func() []byte) func(tx 
 		return nil
 	}
 	p := f.pending(ev, trigger, dests)
-	if f.cfg.IncludeBody && body != nil {
+	// Copy the body only for a report the per-source limit will not drop
+	// anyway (a burst from one source would otherwise copy every message).
+	if f.cfg.IncludeBody && body != nil && !f.sourceLimited(p) {
 		if b := body(); len(b) > 0 {
 			p.Body = b[:min(len(b), maxReportedBody)]
 		}
@@ -109,6 +111,16 @@ func (f *FailureReporter) RecordWithBody(ev *Event, body func() []byte) func(tx 
 		f.store(tx, p)
 		return nil
 	}
+}
+
+// sourceLimited is a read-only look at the per-source limit for p.
+func (f *FailureReporter) sourceLimited(p *pendingFailure) bool {
+	limited := false
+	_ = f.db.View(func(tx *bbolt.Tx) error {
+		limited = f.limits.sourceLimited(tx, p.Created, p.HeaderFrom, p.SourceIP)
+		return nil
+	})
+	return limited
 }
 
 // store charges the limits and keeps p, in tx; metrics and the wake-up

@@ -35,6 +35,21 @@ type limitVerdict struct {
 	Limited  string   // when none: which limit held ("source", "hour", "destination")
 }
 
+// sourceLimited reports, without charging anything, whether the
+// per-source limit would refuse a report now.
+func (l failureLimits) sourceLimited(tx *bbolt.Tx, now time.Time, domain, ip string) bool {
+	b := tx.Bucket(failureLimitBucket)
+	if b == nil {
+		return false
+	}
+	last, ok := getCounter(b, l.sourceKey(domain, ip))
+	return ok && now.UTC().Sub(time.Unix(0, int64(last))) < l.perSource
+}
+
+func (l failureLimits) sourceKey(domain, ip string) []byte {
+	return []byte(limitSource + strings.ToLower(domain) + "\x00" + ip)
+}
+
 // admit decides which of dests may get a report about a message from ip
 // for domain at now, and charges the counters in tx for those.
 func (l failureLimits) admit(tx *bbolt.Tx, now time.Time, domain, ip string, dests []string) (limitVerdict, error) {
@@ -43,7 +58,7 @@ func (l failureLimits) admit(tx *bbolt.Tx, now time.Time, domain, ip string, des
 		return limitVerdict{}, err
 	}
 	now = now.UTC()
-	srcKey := []byte(limitSource + strings.ToLower(domain) + "\x00" + ip)
+	srcKey := l.sourceKey(domain, ip)
 	if last, ok := getCounter(b, srcKey); ok && now.Sub(time.Unix(0, int64(last))) < l.perSource {
 		return limitVerdict{Limited: "source"}, nil
 	}

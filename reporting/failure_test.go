@@ -347,3 +347,22 @@ func TestFailureIncludeBody(t *testing.T) {
 		t.Errorf("body asked for with include_body off")
 	}
 }
+
+// A burst from one source copies the body once: later messages are known
+// to be rate-limited before their body is read.
+func TestFailureIncludeBodyNotCopiedWhenRateLimited(t *testing.T) {
+	e := newFailureEnv(t, func(c *FailureConfig) { c.IncludeBody = true })
+	calls := 0
+	body := func() []byte { calls++; return []byte("body\r\n") }
+	for i := 0; i < 10; i++ {
+		ev := failingEvent("a.example", "192.0.2.1", fmt.Sprintf(rufRecord, "a.example"), bothFail, spfFail, nil)
+		if fn := e.fr.RecordWithBody(ev, body); fn != nil {
+			if err := e.db.Commit(context.Background(), fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if calls != 1 {
+		t.Errorf("body copied %d times for a burst of 10 from one source, want 1", calls)
+	}
+}
