@@ -58,7 +58,7 @@ bench: build
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./policy ./queue ./store ./smtpd
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./policy ./queue ./store ./cmd/dmarcgate
 
 clean:
 	rm -rf bin var

@@ -23,7 +23,9 @@ var errVerifierClosed = errors.New("auth: DKIM verifier already closed")
 
 // DKIMVerifier checks the DKIM signatures of one message while it streams
 // through Write: the raw message as received, CRLF line endings. The
-// message is read once; nothing is buffered but the header block.
+// message is read once; nothing is buffered but the header block. The
+// library runs only for a header that has a DKIM-Signature field: most
+// mail in a busy MX is unsigned, and its body need not cross a pipe.
 //
 // Write may block while the verifier waits for a key from DNS (the library
 // fetches keys before hashing the body, and lookups end with the context);
@@ -33,7 +35,8 @@ var errVerifierClosed = errors.New("auth: DKIM verifier already closed")
 type DKIMVerifier struct {
 	ctx  context.Context
 	max  int
-	pw   *io.PipeWriter
+	opts *dkim.VerifyOptions
+	pw   *io.PipeWriter // nil until the library is started
 	done chan struct{}
 
 	// Written by the verifying goroutine, read after done is closed.
@@ -53,11 +56,36 @@ type DKIMVerifier struct {
 
 // NewDKIMVerifier starts verifying a message. Key lookups use ctx.
 func (c *Checker) NewDKIMVerifier(ctx context.Context) *DKIMVerifier {
-	pr, pw := io.Pipe()
-	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), pw: pw, done: make(chan struct{})}
-	opts := &dkim.VerifyOptions{LookupTXT: c.dkimLookup(ctx), MaxVerifications: v.max}
-	go v.run(pr, opts)
+	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), done: make(chan struct{})}
+	v.opts = &dkim.VerifyOptions{LookupTXT: c.dkimLookup(ctx), MaxVerifications: v.max}
 	return v
+}
+
+// start hands the header to the library, in a goroutine of its own, when
+// the header has a signature to verify (or is too large to tell); it
+// reports whether the library runs. Called once, when the header ends.
+func (v *DKIMVerifier) start() bool {
+	v.flushed = true
+	if !v.truncated && !hasSignatureField(v.header) {
+		close(v.done)
+		return false
+	}
+	pr, pw := io.Pipe()
+	v.pw = pw
+	go v.run(pr, v.opts)
+	_, err := pw.Write(v.arrangeHeader())
+	return err == nil
+}
+
+// hasSignatureField reports whether header has a DKIM-Signature field,
+// named as the library matches it (case-insensitive, spaces trimmed).
+func hasSignatureField(header []byte) bool {
+	for _, f := range HeaderFields(header) {
+		if strings.EqualFold(f.Name, "DKIM-Signature") {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *DKIMVerifier) run(pr *io.PipeReader, opts *dkim.VerifyOptions) {
@@ -96,6 +124,9 @@ func (v *DKIMVerifier) Write(p []byte) (int, error) {
 		v.last = p[len(p)-1]
 	}
 	if v.flushed {
+		if v.pw == nil {
+			return len(p), nil // unsigned: nothing to verify
+		}
 		return v.pw.Write(p)
 	}
 	if !v.headerDone && !v.truncated {
@@ -103,10 +134,12 @@ func (v *DKIMVerifier) Write(p []byte) (int, error) {
 	}
 	// The header just ended (or outgrew the cap) inside p: hand it over,
 	// then the part of p after it.
-	v.flushed = true
 	kept := len(v.header) - before // bytes of p now in v.header
-	if _, err := v.pw.Write(v.arrangeHeader()); err != nil {
-		return 0, err
+	if !v.start() {
+		if v.pw != nil {
+			return 0, io.ErrClosedPipe
+		}
+		return len(p), nil
 	}
 	if _, err := v.pw.Write(p[kept:]); err != nil {
 		return 0, err
@@ -156,8 +189,11 @@ func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 		return nil, errVerifierClosed
 	}
 	if !v.flushed {
-		v.flushed = true
-		_, _ = v.pw.Write(v.arrangeHeader())
+		v.start()
+	}
+	v.closed = true
+	if v.pw == nil {
+		return nil, nil // no DKIM-Signature field
 	}
 	if !v.headerDone {
 		// A message that is all header still has an (empty) body.
@@ -167,7 +203,6 @@ func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 		}
 		_, _ = v.pw.Write([]byte(end))
 	}
-	v.closed = true
 	_ = v.pw.Close()
 	if err := v.wait(); err != nil {
 		outs := v.outcomes(nil, nil)

@@ -240,6 +240,25 @@ func TestDKIMUnsignedAndOdd(t *testing.T) {
 	if outs := verify(t, c, ""); len(outs) != 0 {
 		t.Errorf("empty message: %+v", outs)
 	}
+	// The library runs only for a header with a signature field, however
+	// the field name is spelled.
+	for msg, wantRun := range map[string]bool{
+		plainMessage: false,
+		"X-DKIM-Signature: v=1\r\n" + plainMessage:      false,
+		"dkim-signature : v=1\r\n" + plainMessage:       true,
+		"Subject: s\r\nDKIM-Signature: v=1\r\n\r\nbody": true,
+	} {
+		v := c.NewDKIMVerifier(context.Background())
+		if _, err := v.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if ran := v.pw != nil; ran != wantRun {
+			t.Errorf("%q: library started %v, want %v", msg[:20], ran, wantRun)
+		}
+		if outs, err := v.Close(); err != nil || len(outs) != map[bool]int{false: 0, true: 1}[wantRun] {
+			t.Errorf("%q: outcomes %+v, %v", msg[:20], outs, err)
+		}
+	}
 	// A message that is all header: no empty line, no final CRLF.
 	headerOnly := "From: alice@a.example\r\nSubject: hi\r\n\r\n"
 	signed := sign(t, headerOnly, rsaKey, "a.example", "rsa")

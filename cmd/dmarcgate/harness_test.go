@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -34,7 +35,7 @@ import (
 // DNS server, a sink as the downstream and a second sink as the outbound
 // smarthost (DSNs, reports).
 type harness struct {
-	t          *testing.T
+	t          testing.TB
 	dir        string
 	dns        *resolvertest.Server
 	sink       *smtpsink.Sink // relay.address
@@ -93,11 +94,12 @@ func testZone() resolvertest.Zone {
 	}
 }
 
-func newHarness(t *testing.T, tweak func(*config.Config)) *harness {
+func newHarness(t testing.TB, tweak func(*config.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir()}
 	h.dns = resolvertest.Start(t, testZone())
-	h.sink = smtpsink.Start(t, smtpsink.Options{Hostname: "store.test"})
+	_, bench := t.(*testing.B)
+	h.sink = smtpsink.Start(t, smtpsink.Options{Hostname: "store.test", Discard: bench})
 	h.out = smtpsink.Start(t, smtpsink.Options{Hostname: "smarthost.test"})
 	doc := fmt.Sprintf(baseConfig, h.dir, h.dns.Addr(), h.sink.Addr(), h.out.Addr(), h.out.Addr())
 	cfg, err := config.Parse([]byte(doc))
@@ -145,7 +147,12 @@ func (h *harness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done, h.stopOnce = cancel, make(chan error, 1), sync.Once{}
 	ready := make(chan struct{})
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Benchmarks still format every log line, for its cost, but drop it.
+	logOut := t.Output()
+	if _, bench := t.(*testing.B); bench {
+		logOut = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	go func() {
 		h.done <- serve(ctx, h.cfg, log, func(smtpAddrs []net.Addr, m net.Addr) {
 			h.addr = smtpAddrs[0].String()
