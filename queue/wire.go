@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -179,5 +180,93 @@ func (d *dotWriter) close() {
 		d.w.WriteString("\n.\r\n")
 	case dotBeginLine:
 		d.w.WriteString(".\r\n")
+	}
+}
+
+// canonicalSize counts the bytes written to it as crlfWriter sends them:
+// each bare LF becomes CRLF, and CRLF is added to content that does not
+// end with LF (so an empty message becomes CRLF, as with DATA).
+type canonicalSize struct {
+	n    int64
+	last byte // the last byte written, 0 before any
+}
+
+func (c *canonicalSize) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	prev := c.last
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		if i > 0 {
+			prev = rest[i-1]
+		}
+		if prev != '\r' {
+			c.n++
+		}
+		prev, rest = '\n', rest[i+1:]
+	}
+	if len(p) > 0 {
+		c.last = p[len(p)-1]
+	}
+	return len(p), nil
+}
+
+// total is the size of the content once sent.
+func (c *canonicalSize) total() int64 {
+	switch c.last {
+	case '\n':
+		return c.n
+	case '\r':
+		return c.n + 1
+	}
+	return c.n + 2
+}
+
+// crlfWriter writes message content for BDAT: as dotWriter, but with no
+// dot-stuffing and no end marker.
+type crlfWriter struct {
+	w    *bufio.Writer
+	last byte
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	prev := c.last
+	start := 0
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i > 0 {
+			prev = p[i-1]
+		}
+		if prev != '\r' {
+			c.w.Write(p[start:i])
+			c.w.WriteString("\r")
+			start = i
+		}
+		prev = '\n'
+		i++
+	}
+	if _, err := c.w.Write(p[start:]); err != nil {
+		return 0, err
+	}
+	if len(p) > 0 {
+		c.last = p[len(p)-1]
+	}
+	return len(p), nil
+}
+
+// close ends content that does not end with a line break.
+func (c *crlfWriter) close() {
+	switch c.last {
+	case '\n':
+	case '\r':
+		c.w.WriteString("\n")
+	default:
+		c.w.WriteString("\r\n")
 	}
 }

@@ -5,8 +5,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/textproto"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -147,19 +152,10 @@ func dotWrite(in []byte, split int) string {
 // gets one command at a time, and per-recipient refusals still count.
 func TestLockStepWithoutPipelining(t *testing.T) {
 	srv := startLockStepServer(t)
-	db, dir := openDB(t)
-	cfg := testConfig(dir)
-	cfg.RelayAddr, cfg.Workers = srv.addr, 1
-	q := newQueue(t, db, cfg)
-	id := enqueue(t, q, &Message{Route: RouteRelay, From: "a@sender.test",
-		To: []string{"bad@example.test", "b@example.test"}}, ".dot\r\n"+origBody)
-	enqueue(t, q, &Message{Route: RouteRelay, From: "a@sender.test", To: []string{"bad@example.test"}}, origBody)
-	if err := q.RunOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := q.Get(id); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("entry left after delivery and bounce: %v", err)
-	}
+	deliverOnce(t, srv, map[*Message]string{
+		relayTo("bad@example.test", "b@example.test"): ".dot\r\n" + origBody,
+		relayTo("bad@example.test"):                   origBody,
+	})
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if srv.pipelined {
@@ -173,25 +169,55 @@ func TestLockStepWithoutPipelining(t *testing.T) {
 	}
 }
 
+// relayTo is a message from a@sender.test to rcpts.
+func relayTo(rcpts ...string) *Message {
+	return &Message{Route: RouteRelay, From: "a@sender.test", To: rcpts}
+}
+
+// deliverOnce enqueues each message with its body, runs one delivery pass
+// to srv and checks that every entry was delivered or bounced.
+func deliverOnce(t *testing.T, srv *lockStepServer, msgs map[*Message]string) {
+	t.Helper()
+	db, dir := openDB(t)
+	cfg := testConfig(dir)
+	cfg.RelayAddr, cfg.Workers = srv.addr, 1
+	q := newQueue(t, db, cfg)
+	var ids []string
+	for m, body := range msgs {
+		ids = append(ids, enqueue(t, q, m, body))
+	}
+	if err := q.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, err := q.Get(id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("entry %s left after delivery and bounce: %v", id, err)
+		}
+	}
+}
+
 // lockStepServer is a plain RFC 5321 server without extensions beyond
-// 8BITMIME; it refuses bad@ recipients and notes any command that arrived
-// before the reply to the previous one.
+// 8BITMIME and those in ext; it refuses bad@ recipients and notes any
+// command that arrived before the reply to the previous one. With
+// CHUNKING in ext it takes BDAT (RFC 3030), whose commands it keeps.
 type lockStepServer struct {
 	addr string
+	ext  []string
 
 	mu        sync.Mutex
 	conns     int
 	pipelined bool
 	data      []string
+	bdat      []string // BDAT command lines
 }
 
-func startLockStepServer(t *testing.T) *lockStepServer {
+func startLockStepServer(t *testing.T, ext ...string) *lockStepServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	s := &lockStepServer{addr: ln.Addr().String()}
+	s := &lockStepServer{addr: ln.Addr().String(), ext: ext}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -212,6 +238,7 @@ func (s *lockStepServer) serve(c net.Conn) {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	tp := textproto.NewConn(c)
 	tp.PrintfLine("220 lockstep.test")
+	rcpts := 0
 	for i := 0; i < 1000; i++ {
 		line, err := tp.ReadLine()
 		if err != nil {
@@ -225,13 +252,37 @@ func (s *lockStepServer) serve(c net.Conn) {
 		verb, arg, _ := strings.Cut(line, " ")
 		switch strings.ToUpper(verb) {
 		case "EHLO":
-			tp.PrintfLine("250-lockstep.test\r\n250 8BITMIME")
+			tp.PrintfLine("250-lockstep.test\r\n%s250 8BITMIME", extLines(s.ext))
 		case "RCPT":
 			if strings.Contains(arg, "bad@") {
 				tp.PrintfLine("550 5.1.1 no such user")
 			} else {
+				rcpts++
 				tp.PrintfLine("250 ok")
 			}
+		case "BDAT":
+			// Only "BDAT n LAST" is expected: a whole message in one chunk.
+			size, _, _ := strings.Cut(arg, " ")
+			n, err := strconv.Atoi(size)
+			if err != nil {
+				return
+			}
+			chunk := make([]byte, n)
+			if _, err := io.ReadFull(tp.R, chunk); err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.bdat = append(s.bdat, line)
+			if rcpts > 0 {
+				s.data = append(s.data, string(chunk))
+			}
+			s.mu.Unlock()
+			if rcpts == 0 {
+				tp.PrintfLine("554 5.5.1 no valid recipients")
+			} else {
+				tp.PrintfLine("250 ok")
+			}
+			rcpts = 0
 		case "DATA":
 			tp.PrintfLine("354 go on")
 			var b strings.Builder
@@ -249,6 +300,7 @@ func (s *lockStepServer) serve(c net.Conn) {
 			s.data = append(s.data, b.String())
 			s.mu.Unlock()
 			tp.PrintfLine("250 ok")
+			rcpts = 0
 		case "QUIT":
 			tp.PrintfLine("221 bye")
 			return
@@ -256,4 +308,108 @@ func (s *lockStepServer) serve(c net.Conn) {
 			tp.PrintfLine("250 ok")
 		}
 	}
+}
+
+func extLines(ext []string) string {
+	var b strings.Builder
+	for _, e := range ext {
+		b.WriteString("250-" + e + "\r\n")
+	}
+	return b.String()
+}
+
+// TestChunkedTransaction: to a server offering CHUNKING and PIPELINING the
+// whole transaction leaves in one write as BDAT n LAST, with the message in
+// the same canonical form DATA would give it and no dot-stuffing; a
+// refused recipient still bounces and a transaction with none accepted
+// leaves the connection usable.
+func TestChunkedTransaction(t *testing.T) {
+	srv := startLockStepServer(t, "PIPELINING", "CHUNKING")
+	deliverOnce(t, srv, map[*Message]string{
+		relayTo("bad@example.test", "b@example.test"): ".dot\nbare LF\r\n" + origBody + "no final line break",
+		relayTo("bad@example.test"):                   origBody,
+		relayTo("c@example.test"):                     origBody,
+	})
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	want := ".dot\r\nbare LF\r\n" + origBody + "no final line break\r\n"
+	// The queue delivers in no particular order.
+	sort.Strings(srv.data)
+	if len(srv.data) != 2 || srv.data[0] != want || srv.data[1] != origBody {
+		t.Fatalf("server received %q", srv.data)
+	}
+	if len(srv.bdat) != 3 || !slices.Contains(srv.bdat, fmt.Sprintf("BDAT %d LAST", len(want))) {
+		t.Fatalf("BDAT commands %q", srv.bdat)
+	}
+	if !srv.pipelined || srv.conns != 1 {
+		t.Fatalf("pipelined %v over %d connections, want true over 1", srv.pipelined, srv.conns)
+	}
+}
+
+// TestPipelinedDataWithoutChunking: a server offering PIPELINING alone
+// gets MAIL, RCPT and DATA together, then the dot-stuffed message.
+func TestPipelinedDataWithoutChunking(t *testing.T) {
+	srv := startLockStepServer(t, "PIPELINING")
+	deliverOnce(t, srv, map[*Message]string{relayTo("bad@example.test", "b@example.test"): ".dot\r\n" + origBody})
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.data) != 1 || srv.data[0] != "..dot\r\n"+origBody || len(srv.bdat) != 0 {
+		t.Fatalf("server received %q, BDAT %q", srv.data, srv.bdat)
+	}
+	if !srv.pipelined {
+		t.Fatal("commands were not pipelined")
+	}
+}
+
+// FuzzCRLFWriter: BDAT content is the message with each bare LF made CRLF
+// and a final line break added, however it is written; canonicalSize counts
+// it exactly. (DATA content agrees, dot-stuffing aside, but for a CR just
+// before CRLF, which net/textproto, and so dotWriter, doubles.)
+func FuzzCRLFWriter(f *testing.F) {
+	f.Add([]byte(".a\r\n..b\nc\r\r\n.\r\n"), uint8(3))
+	f.Add([]byte("\n.\n\r"), uint8(1))
+	f.Add([]byte(""), uint8(0))
+	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
+		var out bytes.Buffer
+		bw := bufio.NewWriter(&out)
+		cw := &crlfWriter{w: bw}
+		var size canonicalSize
+		for rest := in; len(rest) > 0; {
+			n := len(rest)
+			if split > 0 {
+				n = min(int(split), n)
+			}
+			cw.Write(rest[:n])
+			size.Write(rest[:n])
+			rest = rest[n:]
+		}
+		cw.close()
+		bw.Flush()
+		if want := canonical(in); out.String() != want {
+			t.Fatalf("BDAT content of %q = %q, want %q", in, out.String(), want)
+		}
+		if size.total() != int64(out.Len()) {
+			t.Fatalf("size of %q counted %d, sent %d", in, size.total(), out.Len())
+		}
+	})
+}
+
+// canonical is the plain statement of what crlfWriter does.
+func canonical(in []byte) string {
+	var b strings.Builder
+	for i, c := range in {
+		if c == '\n' && (i == 0 || in[i-1] != '\r') {
+			b.WriteByte('\r')
+		}
+		b.WriteByte(c)
+	}
+	out := b.String()
+	switch {
+	case strings.HasSuffix(out, "\n"):
+	case strings.HasSuffix(out, "\r"):
+		out += "\n"
+	default:
+		out += "\r\n"
+	}
+	return out
 }

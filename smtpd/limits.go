@@ -106,6 +106,18 @@ func (l *limitListener) drain() {
 	}
 }
 
+// closeConns closes every admitted connection underneath go-smtp: each
+// session then ends on its own goroutine. (go-smtp's Server.Close closes
+// its Conns from the calling goroutine, which races with a BDAT in
+// progress on them.)
+func (l *limitListener) closeConns() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		_ = c.Conn.Close()
+	}
+}
+
 func (l *limitListener) idleTimeout() time.Duration {
 	if l.draining.Load() {
 		return drainIdle

@@ -119,7 +119,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.smtp.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.cancel()
-		err = s.smtp.Close()
+		s.mu.Lock()
+		for _, l := range s.listeners {
+			l.closeConns()
+		}
+		s.mu.Unlock()
+		err = nil
 	}
 	s.cancel()
 	if errors.Is(err, smtp.ErrServerClosed) {

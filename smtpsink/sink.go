@@ -5,6 +5,7 @@
 package smtpsink
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -58,6 +59,7 @@ type Sink struct {
 	rcptReply   ReplyFunc
 	dataReply   ReplyFunc
 	changed     chan struct{} // closed and replaced whenever a message arrives
+	open        map[*trackedConn]struct{}
 }
 
 // Start runs a sink on 127.0.0.1:0 that t.Cleanup closes.
@@ -79,7 +81,7 @@ func Listen(addr string, opts Options) (*Sink, error) {
 	if opts.MaxMessageBytes == 0 {
 		opts.MaxMessageBytes = 64 << 20
 	}
-	s := &Sink{opts: opts, changed: make(chan struct{})}
+	s := &Sink{opts: opts, changed: make(chan struct{}), open: make(map[*trackedConn]struct{})}
 	if err := s.listen(addr); err != nil {
 		return nil, err
 	}
@@ -105,8 +107,39 @@ func (s *Sink) listen(addr string) error {
 	s.server = srv
 	s.listener = ln
 	s.mu.Unlock()
-	go srv.Serve(ln)
+	go srv.Serve(&trackingListener{Listener: ln, sink: s})
 	return nil
+}
+
+// trackingListener notes the sink's open connections, so that Close can
+// end them underneath go-smtp (see Close).
+type trackingListener struct {
+	net.Listener
+	sink *Sink
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, sink: l.sink}
+	l.sink.mu.Lock()
+	l.sink.open[tc] = struct{}{}
+	l.sink.mu.Unlock()
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	sink *Sink
+}
+
+func (c *trackedConn) Close() error {
+	c.sink.mu.Lock()
+	delete(c.sink.open, c)
+	c.sink.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // Addr is the host:port the sink listens on (unchanged by Restart).
@@ -128,11 +161,28 @@ func (s *Sink) Close() error {
 	// Serve registers the listener with the server asynchronously, so a
 	// Close right after Start must close it here too.
 	ln.Close()
-	if err := srv.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+	// The connections are closed underneath go-smtp and each session ends
+	// on its own goroutine: go-smtp's Server.Close would close them from
+	// this one, racing with a BDAT in progress.
+	s.mu.Lock()
+	for c := range s.open {
+		c.Conn.Close()
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close() // a reply function still blocks
+	}
+	if err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil
 }
+
+// closeTimeout bounds how long Close waits for sessions to end.
+const closeTimeout = 5 * time.Second
 
 // Restart listens again on the same address after Close (a "downstream
 // down, then up" test). Recorded messages are kept.
