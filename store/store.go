@@ -43,6 +43,8 @@ type DB struct {
 
 	commits   atomic.Int64
 	committed atomic.Int64
+
+	gather func(time.Duration) // time.Sleep; tests watch it
 }
 
 type request struct {
@@ -76,6 +78,7 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		requests: make(chan *request),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
+		gather:   time.Sleep,
 	}
 	go d.committer()
 	return d, nil
@@ -126,17 +129,31 @@ func (d *DB) Commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	return <-r.err
 }
 
-// committer takes one request, then every other one already waiting (no
-// timer: requests pile up naturally while a commit is in flight), and
-// commits them together.
+// maxGather bounds how long a batch waits for company (see committer).
+const maxGather = time.Millisecond
+
+// committer takes one request, then every other one already waiting, and
+// commits them together. Requests pile up while a commit is in flight;
+// under concurrent load (the last batch had more than one request) the
+// committer also waits, before taking them, as long as the last commit
+// took, up to maxGather. A commit's cost is mostly its two fsyncs, whatever
+// its size: waiting that long at most doubles the commit's share of a
+// message's latency, and halves or better the fsyncs per message, which
+// under load are what the whole machine (and a virtual disk most of all)
+// runs short of. A lone request never waits.
 func (d *DB) committer() {
 	defer close(d.done)
+	var lastSize int
+	var lastTook time.Duration
 	for {
 		var first *request
 		select {
 		case first = <-d.requests:
 		case <-d.quit:
 			return
+		}
+		if lastSize > 1 {
+			d.gather(min(lastTook, maxGather))
 		}
 		batch := []*request{first}
 	drain:
@@ -148,7 +165,9 @@ func (d *DB) committer() {
 				break drain
 			}
 		}
+		start := time.Now()
 		d.run(batch)
+		lastSize, lastTook = len(batch), time.Since(start)
 	}
 }
 

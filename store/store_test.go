@@ -188,6 +188,54 @@ func TestCommitHonoursContextAndClose(t *testing.T) {
 	}
 }
 
+// TestCommitterGathersOnlyUnderLoad: lone requests are committed at once;
+// under concurrent load the committer waits for company between commits,
+// no longer than the last commit took and never over maxGather.
+func TestCommitterGathersOnlyUnderLoad(t *testing.T) {
+	d, _ := openTemp(t)
+	// Swapped before any request: the committer reads it only on one.
+	var mu sync.Mutex
+	var waits []time.Duration
+	d.gather = func(w time.Duration) {
+		mu.Lock()
+		waits = append(waits, w)
+		mu.Unlock()
+		time.Sleep(w)
+	}
+	for i := range 5 {
+		if err := d.Commit(context.Background(), put(fmt.Sprint("lone", i), "v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	if len(waits) != 0 {
+		t.Fatalf("lone requests waited %v", waits)
+	}
+	mu.Unlock()
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			for j := range 20 {
+				if err := d.Commit(context.Background(), put(fmt.Sprint(i, "-", j), "v")); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) == 0 {
+		t.Fatal("no wait under concurrent load")
+	}
+	for _, w := range waits {
+		if w <= 0 || w > maxGather {
+			t.Fatalf("waited %v, want (0, %v]", w, maxGather)
+		}
+	}
+	t.Logf("1000 requests in %d commits, %d after a wait", d.Commits()-5, len(waits))
+}
+
 func BenchmarkCommitParallel(b *testing.B) {
 	d, err := Open(filepath.Join(b.TempDir(), "state.db"), time.Second)
 	if err != nil {

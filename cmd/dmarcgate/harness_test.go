@@ -299,7 +299,7 @@ func quoteTXT(s string) string {
 	return strings.Join(parts, " ")
 }
 
-func (s *signer) sign(t *testing.T, msg string) string {
+func (s *signer) sign(t testing.TB, msg string) string {
 	t.Helper()
 	var out bytes.Buffer
 	opts := &dkim.SignOptions{Domain: s.domain, Selector: s.selector, Signer: s.key,
