@@ -88,21 +88,58 @@ func TestRunBadUsage(t *testing.T) {
 	}
 }
 
-func TestRefusalsAndReconnects(t *testing.T) {
-	sink := smtpsink.Start(t, smtpsink.Options{Discard: true})
-	sink.SetDataReply(func(string, []string) *smtp.SMTPError {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "no"}
-	})
-	w, err := newWorkload(testOptions(20, 2, 1024), nil)
+// TestPipelinedClientDelivers: with -pipelining every message arrives
+// whole, with its envelope, whatever its dots.
+func TestPipelinedClientDelivers(t *testing.T) {
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	o := testOptions(10, 2, 1024)
+	o.pipelining = true
+	w, err := newWorkload(o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := summarize(runLoad(context.Background(), sink.Addr(), w, 2))
-	if s.perm != 20 || s.refusals["550 5.7.1"] != 20 || s.legitRefused != 20 {
-		t.Fatalf("summary = %+v, want 20 refusals 550 5.7.1", s)
+	w.legit[0].data = append([]byte(".leading dot\r\n"), w.legit[0].data...)
+	s := summarize(runLoad(context.Background(), sink.Addr(), w, o.c))
+	if s.accepted != 10 || s.failed != 0 {
+		t.Fatalf("summary = %+v, want 10 accepted", s)
 	}
-	if c := sink.Connections(); c < 1 || c > 2 {
-		t.Errorf("connections = %d, want 1 or 2: a refusal must not drop the connection", c)
+	got := map[string]string{} // data: MAIL FROM
+	for _, m := range sink.Messages() {
+		if len(m.To) != 1 || m.To[0] != recipient {
+			t.Fatalf("recipients %v", m.To)
+		}
+		got[string(m.Data)] = m.From
+	}
+	for i := range min(10, len(w.legit)) {
+		if from, ok := got[string(w.legit[i].data)]; !ok || from != w.legit[i].from {
+			t.Errorf("message %d did not arrive as sent (MAIL FROM %q)", i, from)
+		}
+	}
+}
+
+func TestRefusalsAndReconnects(t *testing.T) {
+	for _, pipelining := range []bool{false, true} {
+		sink := smtpsink.Start(t, smtpsink.Options{Discard: true})
+		sink.SetDataReply(func(string, []string) *smtp.SMTPError {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "no"}
+		})
+		o := testOptions(20, 2, 1024)
+		o.pipelining = pipelining
+		w, err := newWorkload(o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := summarize(runLoad(context.Background(), sink.Addr(), w, 2))
+		if s.perm != 20 || s.refusals["550 5.7.1"] != 20 || s.legitRefused != 20 {
+			t.Fatalf("pipelining %v: summary = %+v, want 20 refusals 550 5.7.1", pipelining, s)
+		}
+		if c := sink.Connections(); c < 1 || c > 2 {
+			t.Errorf("pipelining %v: connections = %d, want 1 or 2: a refusal must not drop the connection", pipelining, c)
+		}
+	}
+	w, err := newWorkload(testOptions(20, 2, 1024), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// Nothing listens on a closed port: every transaction fails, quickly.
@@ -113,7 +150,7 @@ func TestRefusalsAndReconnects(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 	start := time.Now()
-	s = summarize(runLoad(context.Background(), closed, w, 2))
+	s := summarize(runLoad(context.Background(), closed, w, 2))
 	if s.failed != 20 || len(s.errSample) == 0 || s.rate != 0 {
 		t.Fatalf("summary = %+v, want 20 failures", s)
 	}

@@ -46,7 +46,7 @@ func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &loadConn{addr: addr}
+			c := &loadConn{addr: addr, pipelining: w.pipelining}
 			defer c.close()
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
@@ -69,12 +69,24 @@ func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome
 // loadConn is one client connection, opened on first use and again after
 // a transport failure.
 type loadConn struct {
-	addr   string
-	conn   net.Conn
-	client *smtp.Client
+	addr       string
+	pipelining bool
+	conn       net.Conn
+	client     *smtp.Client     // one command at a time
+	piped      *pipelinedClient // or with -pipelining
 }
 
+func (c *loadConn) connected() bool { return c.client != nil || c.piped != nil }
+
 func (c *loadConn) connect() error {
+	if c.pipelining {
+		p, err := dialPipelined(c.addr)
+		if err != nil {
+			return err
+		}
+		c.piped = p
+		return nil
+	}
 	conn, err := net.DialTimeout("tcp", c.addr, dialTimeout)
 	if err != nil {
 		return err
@@ -95,13 +107,17 @@ func (c *loadConn) close() {
 		c.client.Close()
 		c.conn, c.client = nil, nil
 	}
+	if c.piped != nil {
+		c.piped.close()
+		c.piped = nil
+	}
 }
 
 // send runs one MAIL/RCPT/DATA transaction. A refusal leaves the
 // connection usable after RSET; a transport failure closes it.
 func (c *loadConn) send(m message) outcome {
 	out := outcome{spoofed: m.spoofed}
-	if c.client == nil {
+	if !c.connected() {
 		if err := c.connect(); err != nil {
 			time.Sleep(reconnectPause) // a refused connection fails at once
 			return c.failed(out, err)
@@ -124,13 +140,23 @@ func (c *loadConn) send(m message) outcome {
 	if e := reply.EnhancedCode; e[0] > 0 {
 		out.status += fmt.Sprintf(" %d.%d.%d", e[0], e[1], e[2])
 	}
-	if c.client.Reset() != nil {
+	if c.reset() != nil {
 		c.close()
 	}
 	return out
 }
 
+func (c *loadConn) reset() error {
+	if c.piped != nil {
+		return c.piped.reset()
+	}
+	return c.client.Reset()
+}
+
 func (c *loadConn) transact(m message) error {
+	if c.piped != nil {
+		return c.piped.transact(m.from, recipient, m.data)
+	}
 	if err := c.client.Mail(m.from, nil); err != nil {
 		return err
 	}

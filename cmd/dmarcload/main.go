@@ -40,6 +40,7 @@ type options struct {
 	auth       bool   // DKIM-sign the legitimate messages
 	spoofed    int    // percent of messages that must be rejected by DMARC
 	domains    int    // sender domains
+	pipelining bool   // pipeline MAIL, RCPT and DATA
 	directOnly bool   // skip the gateway run
 	keep       bool   // keep the gateway's temporary directory
 }
@@ -78,6 +79,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.auth, "auth", false, "DKIM-sign messages (RSA 2048, signed up front)")
 	fs.IntVar(&o.spoofed, "spoofed", 0, "percent of messages with an unauthenticated p=reject From domain")
 	fs.IntVar(&o.domains, "domains", 10, "sender domains served by the in-process DNS server")
+	fs.BoolVar(&o.pipelining, "pipelining", false, "pipeline MAIL, RCPT and DATA in one write (RFC 2920), as MTAs do")
 	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
 	fs.BoolVar(&o.keep, "keep", false, "keep the gateway's temporary directory (config, state, log)")
 	if err := fs.Parse(args); err != nil {
