@@ -25,6 +25,7 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 // and replies; a 250 means the message and its report record are committed
 // to disk.
 func (s *session) Data(r io.Reader) error {
+	s = s.snapshot()
 	if !s.hasFrom {
 		return replyInternal
 	}

@@ -148,7 +148,7 @@ func (s *Server) Active() int {
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	connectionsTotal.WithLabelValues("accepted").Inc()
 	ip := net.ParseIP(remoteIP(c.Conn().RemoteAddr()))
-	return &session{srv: s, conn: c, ip: ip}, nil
+	return &session{srv: s, conn: c, ip: ip, txn: &txn{}}, nil
 }
 
 type slogAdapter struct{ l *slog.Logger }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -19,7 +20,16 @@ type session struct {
 	conn *smtp.Conn
 	ip   net.IP
 
-	// The current transaction.
+	// mu guards the txn pointer: with BDAT, go-smtp runs Data on a
+	// goroutine of its own, and RSET or a closed connection calls Reset
+	// while it may still run.
+	mu sync.Mutex
+	*txn
+}
+
+// txn is the current transaction. Reset replaces it rather than clearing
+// it, so that a Data still running keeps a consistent one.
+type txn struct {
 	from    string
 	hasFrom bool
 	opts    smtp.MailOptions
@@ -28,6 +38,14 @@ type session struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	started time.Time
+}
+
+// snapshot is the session as Data works on it: the transaction that is
+// current now, whatever Reset does meanwhile.
+func (s *session) snapshot() *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &session{srv: s.srv, conn: s.conn, ip: s.ip, txn: s.txn}
 }
 
 func (s *session) helo() string { return s.conn.Hostname() }
@@ -85,10 +103,13 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 // Reset ends the transaction; the SPF check, if still running, is abandoned.
 func (s *session) Reset() {
-	if s.cancel != nil {
-		s.cancel()
+	s.mu.Lock()
+	old := s.txn
+	s.txn = &txn{}
+	s.mu.Unlock()
+	if old != nil && old.cancel != nil {
+		old.cancel()
 	}
-	s.from, s.hasFrom, s.opts, s.rcpts, s.spf, s.ctx, s.cancel = "", false, smtp.MailOptions{}, nil, nil, nil, nil
 }
 
 func (s *session) Logout() error {
