@@ -35,10 +35,13 @@ type VerifierConfig struct {
 }
 
 // Verifier asks the downstream whether recipients exist, with a bounded
-// cache and merged concurrent probes of the same address.
+// cache and merged concurrent probes of the same address. Probes share a
+// few connections, kept open while probes keep coming.
 type Verifier struct {
 	cfg    VerifierConfig
 	dialer *dialer
+	conns  *pool
+	key    poolKey
 
 	mu       sync.Mutex
 	cache    map[string]verdict
@@ -56,7 +59,15 @@ type probe struct {
 	err  error
 }
 
-// NewVerifier returns a Verifier; it holds no connection between probes.
+// Probe connections: idle ones close after probeIdle; one carries at most
+// probeUses probes; at most probeConns stay idle.
+const (
+	probeIdle  = 5 * time.Second
+	probeUses  = 100
+	probeConns = 4
+)
+
+// NewVerifier returns a Verifier; Close ends its idle connections.
 func NewVerifier(cfg VerifierConfig) *Verifier {
 	setDefault(&cfg.DialTimeout, 5*time.Second)
 	setDefault(&cfg.CommandTimeout, 10*time.Second)
@@ -76,8 +87,15 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 			d.tlsConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 		}
 	}
-	return &Verifier{cfg: cfg, dialer: d, cache: map[string]verdict{}, inflight: map[string]*probe{}}
+	host, _, _ := net.SplitHostPort(cfg.RelayAddr)
+	key := poolKey{addr: cfg.RelayAddr, serverName: host, lmtp: strings.EqualFold(cfg.Protocol, "lmtp"), tls: d.tlsConfig != nil}
+	return &Verifier{cfg: cfg, dialer: d, conns: newPool(probeIdle, probeUses, probeConns), key: key,
+		cache: map[string]verdict{}, inflight: map[string]*probe{}}
 }
+
+// Close closes the idle probe connections. A probe after Close opens a
+// new one.
+func (v *Verifier) Close() { v.conns.closeIdle() }
 
 // Probes is how many probes reached the downstream (cache misses).
 func (v *Verifier) Probes() int {
@@ -162,30 +180,47 @@ func (v *Verifier) store(key string, e verdict) {
 	v.cache[key] = e
 }
 
-// probe asks with MAIL FROM:<> RCPT TO:<rcpt> RSET QUIT (no message is sent).
+// probe asks with MAIL FROM:<> and RCPT TO:<rcpt>, then RSET (no message
+// is sent), on an idle connection when there is one. A reused connection
+// the server has closed meanwhile is no answer: the probe is tried once
+// more on a fresh one, as a delivery would be.
 func (v *Verifier) probe(ctx context.Context, rcpt string) error {
 	if err := checkAddress(rcpt); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	host, _, _ := net.SplitHostPort(v.cfg.RelayAddr)
-	s, err := v.dialer.open(ctx, v.cfg.RelayAddr, host, strings.EqualFold(v.cfg.Protocol, "lmtp"))
+	s, reused, err := v.conns.get(ctx, v.dialer, v.key)
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
 	}
-	defer s.close()
-	if _, err := s.command(2, "MAIL FROM:<>"); err != nil {
-		return fmt.Errorf("%w: MAIL: %s", ErrUnavailable, replyText(s.note(err)))
+	stale, err := ask(s, rcpt)
+	if stale && reused {
+		poolConnections.WithLabelValues("stale").Inc()
+		v.conns.put(s)
+		if s, err = v.conns.dial(ctx, v.dialer, v.key); err != nil {
+			return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
+		}
+		_, err = ask(s, rcpt)
 	}
+	v.conns.put(s) // resets the transaction, or closes a broken connection
+	return err
+}
+
+// ask runs one probe on s; stale means MAIL met a closed connection.
+func ask(s *session, rcpt string) (stale bool, err error) {
+	s.uses++
+	if _, err := s.command(2, "MAIL FROM:<>"); err != nil {
+		err = s.note(err)
+		return s.broken, fmt.Errorf("%w: MAIL: %s", ErrUnavailable, replyText(err))
+	}
+	s.dirty = true // whatever RCPT says, the transaction is reset before the next use
 	_, err = s.command(2, "RCPT TO:<"+rcpt+">")
 	if err == nil {
-		s.reset()
-		return nil
+		return false, nil
 	}
 	if se := smtpError(s.note(err)); se != nil && (se.Code == 550 || se.Code == 551 || se.Code == 553) {
-		s.reset()
-		return fmt.Errorf("%w: %s", ErrUnknownUser, replyText(err))
+		return false, fmt.Errorf("%w: %s", ErrUnknownUser, replyText(err))
 	}
-	return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
+	return false, fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
 }
 
 func verifyResult(err error) string {

@@ -68,8 +68,9 @@ func TestVerifierCaches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v.Probes() != 2 || sink.Connections() != 2 {
-		t.Fatalf("%d probes over %d connections, want 2 (cache hits)", v.Probes(), sink.Connections())
+	// Two probes (the rest are cache hits), over one connection.
+	if v.Probes() != 2 || sink.Connections() != 1 {
+		t.Fatalf("%d probes over %d connections, want 2 over 1", v.Probes(), sink.Connections())
 	}
 	clock.Add(11 * time.Minute) // negative answers expire, positive ones not yet
 	v.Check(ctx, "bob@example.test")
@@ -93,6 +94,33 @@ func TestVerifierDownstreamDown(t *testing.T) {
 	if err := v.Check(context.Background(), "bob@example.test"); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
+}
+
+// TestVerifierReusedConnectionClosed: the downstream closed the idle probe
+// connection (restart, idle timeout); the next probe answers all the same,
+// on a fresh connection, and Close ends the idle one.
+func TestVerifierReusedConnectionClosed(t *testing.T) {
+	sink := smtpsink.Start(t, smtpsink.Options{})
+	sink.SetReply(refuseUnknown)
+	v := verifierFor(sink, nil)
+	ctx := context.Background()
+	if err := v.Check(ctx, "bob@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Check(ctx, "nobody@example.test"); !errors.Is(err, ErrUnknownUser) {
+		t.Fatalf("after the downstream closed the connection: %v, want ErrUnknownUser", err)
+	}
+	if err := v.Check(ctx, "carol@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if c := sink.Connections(); c != 2 {
+		t.Fatalf("%d connections, want 2: the first, then one fresh one reused", c)
+	}
+	v.Close()
+	waitFor(t, 5*time.Second, "the idle probe connection to close", func() bool { return sink.Open() == 0 })
 }
 
 func TestVerifierMergesConcurrentChecks(t *testing.T) {

@@ -219,6 +219,13 @@ func (s *Sink) Count() int {
 	return s.count
 }
 
+// Open is how many connections are open now.
+func (s *Sink) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
 // Connections is how many connections the sink has accepted.
 func (s *Sink) Connections() int {
 	s.mu.Lock()

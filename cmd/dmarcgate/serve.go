@@ -89,6 +89,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 		log.Warn("smtp shutdown", "err", err)
 	}
 	wg.Wait()
+	if srv.Verifier != nil {
+		srv.Verifier.Close()
+	}
 	ctl.Close()
 	if metricsLn != nil {
 		metricsLn.Close()
