@@ -15,6 +15,7 @@ type Event struct {
 	Time         time.Time
 	QueueID      string // "" when the message was rejected
 	SourceIP     net.IP
+	SourcePort   int // the client's TCP port; 0 when not known
 	HELO         string
 	EnvelopeFrom string   // MAIL FROM address ("" for the null sender)
 	EnvelopeTo   []string // RCPT TO addresses

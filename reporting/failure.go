@@ -157,6 +157,7 @@ func (f *FailureReporter) pending(ev *Event, t failureTrigger, dests []string) *
 		Created:           f.cfg.Now(),
 		Arrival:           ev.Time,
 		SourceIP:          ipString(ev.SourceIP),
+		SourcePort:        ev.SourcePort,
 		EnvelopeFrom:      cleanText(ev.EnvelopeFrom, 512),
 		HeaderFrom:        from,
 		PolicyDomain:      cleanDomain(disc.PolicyDomain),

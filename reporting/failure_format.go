@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"mime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -134,6 +135,9 @@ func failureFeedbackFields(p *pendingFailure, f reportFormat) string {
 	}
 	field("Arrival-Date", p.Arrival.Format(time.RFC1123Z))
 	field("Source-IP", p.SourceIP)
+	if p.SourcePort > 0 {
+		field("Source-Port", strconv.Itoa(p.SourcePort)) // RFC 6692: wherever Source-IP is
+	}
 	field("Reported-Domain", p.HeaderFrom)
 	field("Delivery-Result", p.DeliveryResult)
 	return b.String()

@@ -22,7 +22,7 @@ const sampleOriginal = "Received: from mail.a.example (mail.a.example [192.0.2.7
 func samplePending() *pendingFailure {
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	return &pendingFailure{
-		Created: t0, Arrival: t0, SourceIP: "192.0.2.7",
+		Created: t0, Arrival: t0, SourceIP: "192.0.2.7", SourcePort: 50123,
 		EnvelopeFrom: "bounce-bob@a.example", EnvelopeTo: []string{"alice@ours.example"},
 		HeaderFrom: "a.example", PolicyDomain: "a.example", OrgDomain: "a.example",
 		AuthFailure: "dmarc", Option: "0", IdentityAlignment: "dkim,spf",
@@ -84,6 +84,7 @@ func TestRenderedReportShape(t *testing.T) {
 		{"Original-Rcpt-To", "<alice@ours.example>"},
 		{"Arrival-Date", "Fri, 01 May 2026 10:00:00 +0000"},
 		{"Source-IP", "192.0.2.7"},
+		{"Source-Port", "50123"},
 		{"Reported-Domain", "a.example"},
 		{"Delivery-Result", "reject"},
 	}

@@ -25,6 +25,7 @@ type pendingFailure struct {
 	Created           time.Time
 	Arrival           time.Time
 	SourceIP          string
+	SourcePort        int `json:",omitempty"` // RFC 6692
 	EnvelopeFrom      string
 	EnvelopeTo        []string
 	HeaderFrom        string // RFC5322.From domain (Reported-Domain)

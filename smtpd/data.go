@@ -147,6 +147,7 @@ func (s *session) event(v *Verdict, header []byte, body *queue.Body) *reporting.
 		Original:     func(n int) []byte { return body.Slice(int64(len(header)), n) },
 		Time:         time.Now(),
 		SourceIP:     s.ip,
+		SourcePort:   s.port,
 		HELO:         s.helo(),
 		EnvelopeFrom: s.from,
 		EnvelopeTo:   s.rcpts,

@@ -147,8 +147,12 @@ func (s *Server) Active() int {
 // NewSession implements smtp.Backend; go-smtp calls it at EHLO/HELO.
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	connectionsTotal.WithLabelValues("accepted").Inc()
-	ip := net.ParseIP(remoteIP(c.Conn().RemoteAddr()))
-	return &session{srv: s, conn: c, ip: ip, txn: &txn{}}, nil
+	addr := c.Conn().RemoteAddr()
+	port := 0
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	return &session{srv: s, conn: c, ip: net.ParseIP(remoteIP(addr)), port: port, txn: &txn{}}, nil
 }
 
 type slogAdapter struct{ l *slog.Logger }

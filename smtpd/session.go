@@ -19,6 +19,7 @@ type session struct {
 	srv  *Server
 	conn *smtp.Conn
 	ip   net.IP
+	port int // the client's
 
 	// mu guards the txn pointer: with BDAT, go-smtp runs Data on a
 	// goroutine of its own, and RSET or a closed connection calls Reset
@@ -45,7 +46,7 @@ type txn struct {
 func (s *session) snapshot() *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &session{srv: s.srv, conn: s.conn, ip: s.ip, txn: s.txn}
+	return &session{srv: s.srv, conn: s.conn, ip: s.ip, port: s.port, txn: s.txn}
 }
 
 func (s *session) helo() string { return s.conn.Hostname() }

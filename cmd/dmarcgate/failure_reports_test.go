@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,10 +107,13 @@ func checkFailureReport(t *testing.T, fr *reporting.FailureReport) {
 		t.Errorf("parts: type %q human %d bytes original %q body %v", fr.ReportType, len(fr.Human), fr.OriginalType, fr.OriginalHasBody)
 	}
 	for _, f := range []string{"Feedback-Type", "Auth-Failure", "User-Agent", "Version", "Original-Mail-From", "Arrival-Date",
-		"Source-IP", "Reported-Domain", "Authentication-Results", "Identity-Alignment", "Delivery-Result"} {
+		"Source-IP", "Source-Port", "Reported-Domain", "Authentication-Results", "Identity-Alignment", "Delivery-Result"} {
 		if !fr.Has(f) {
 			t.Errorf("report lacks %s", f)
 		}
+	}
+	if port, err := strconv.Atoi(fr.Get("Source-Port")); err != nil || port <= 0 || port > 65535 {
+		t.Errorf("Source-Port %q is not the client's port", fr.Get("Source-Port"))
 	}
 	if fr.Get("Feedback-Type") != "auth-failure" {
 		t.Errorf("Feedback-Type %q", fr.Get("Feedback-Type"))
