@@ -172,7 +172,7 @@ func (s *session) dataError(err error, size int64) error {
 	return replyTruncated
 }
 
-func (s *session) logMessage(v *Verdict, size int64) *slog.Logger {
+func (s *session) logMessage(v *Verdict, size int64) messageLog {
 	dkim := make([]string, 0, len(v.DKIM))
 	for _, d := range v.DKIM {
 		dkim = append(dkim, d.Domain+"="+string(d.Result))
@@ -181,11 +181,22 @@ func (s *session) logMessage(v *Verdict, size int64) *slog.Logger {
 	if disp == "" {
 		disp = policy.ActionNone
 	}
-	return s.srv.Logger.With("client", s.ip.String(), "helo", s.helo(), "from", s.from, "rcpts", len(s.rcpts),
+	return messageLog{s.srv.Logger, []any{"client", s.ip.String(), "helo", s.helo(), "from", s.from, "rcpts", len(s.rcpts),
 		"size", size, "header_from", v.FromDomain, "spf", string(v.SPF.Result), "dkim", dkim,
 		"dmarc", string(v.Decision.Result), "policy", string(v.Decision.PolicyInForce),
-		"disposition", string(disp), "action", string(v.Action), "why", v.Decision.Why)
+		"disposition", string(disp), "action", string(v.Action), "why", v.Decision.Why}}
 }
+
+// messageLog writes the one line per message: its fields, then the
+// outcome's. (slog's With would format the fields into a new handler,
+// for a single line.)
+type messageLog struct {
+	l     *slog.Logger
+	attrs []any
+}
+
+func (m messageLog) Info(msg string, args ...any)  { m.l.Info(msg, append(m.attrs, args...)...) }
+func (m messageLog) Error(msg string, args ...any) { m.l.Error(msg, append(m.attrs, args...)...) }
 
 // neverFails keeps the DKIM verifier from stopping the spool write: a
 // verifier problem becomes a DKIM result, never a lost message.

@@ -47,6 +47,25 @@ type harness struct {
 	cancel     context.CancelFunc
 	done       chan error
 	stopOnce   sync.Once
+	logs       lockedBuffer // the gateway's log, also written to the test's output
+}
+
+// lockedBuffer is a bytes.Buffer safe for the gateway's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 const baseConfig = `
@@ -148,7 +167,7 @@ func (h *harness) start() {
 	h.cancel, h.done, h.stopOnce = cancel, make(chan error, 1), sync.Once{}
 	ready := make(chan struct{})
 	// Benchmarks still format every log line, for its cost, but drop it.
-	logOut := t.Output()
+	logOut := io.MultiWriter(t.Output(), &h.logs)
 	if _, bench := t.(*testing.B); bench {
 		logOut = io.Discard
 	}

@@ -280,3 +280,43 @@ func dialWhenFree(t *testing.T, addr string) net.Conn {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOneLogLinePerMessage: a message gives one line when it is accepted
+// (client, envelope, size, verdict, queue id) and one per delivery attempt,
+// which names the same id.
+func TestOneLogLinePerMessage(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := h.send("alice@nopolicy.example", []string{"bob@example.org"}, message("alice@nopolicy.example", "logged")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.sink.Wait(1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var accepted, delivered []string
+	waitFor(t, 5*time.Second, "the delivery line", func() bool {
+		accepted, delivered = nil, nil
+		for _, line := range strings.Split(h.logs.String(), "\n") {
+			switch {
+			case strings.Contains(line, `msg="message accepted"`):
+				accepted = append(accepted, line)
+			case strings.Contains(line, "msg=delivery "):
+				delivered = append(delivered, line)
+			}
+		}
+		return len(delivered) > 0
+	})
+	if len(accepted) != 1 || len(delivered) != 1 {
+		t.Fatalf("%d accepted and %d delivery lines, want 1 and 1:\n%s", len(accepted), len(delivered), h.logs.String())
+	}
+	for _, field := range []string{"client=127.0.0.1", "helo=client.test", "from=alice@nopolicy.example", "rcpts=1",
+		"size=", "spf=pass", "dmarc=", "action=deliver", "id="} {
+		if strings.Count(accepted[0], " "+field) != 1 {
+			t.Errorf("accepted line lacks (or repeats) %s: %s", field, accepted[0])
+		}
+	}
+	_, rest, _ := strings.Cut(accepted[0], " id=")
+	id, _, _ := strings.Cut(rest, " ")
+	if id == "" || !strings.Contains(delivered[0], "id="+id+" ") || !strings.Contains(delivered[0], "outcome=delivered") {
+		t.Errorf("delivery line does not name id %q or the outcome: %s", id, delivered[0])
+	}
+}
