@@ -147,27 +147,26 @@ func (v *DKIMVerifier) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// capture keeps the header block, scanning each line once.
+// capture keeps the header block, scanning each line once. Only the
+// header's bytes are copied: the body after it is not.
 func (v *DKIMVerifier) capture(p []byte) {
-	if v.headerDone || v.truncated {
-		return
-	}
-	room := MaxHeaderCapture - len(v.header)
-	if len(p) > room {
-		p, v.truncated = p[:room], true
-	}
-	v.header = append(v.header, p...)
-	for {
-		i := bytes.IndexByte(v.header[v.lineStart:], '\n')
+	for !v.headerDone && !v.truncated && len(p) > 0 {
+		room := MaxHeaderCapture - len(v.header)
+		i := bytes.IndexByte(p[:min(len(p), room)], '\n')
 		if i < 0 {
+			if len(p) > room {
+				p, v.truncated = p[:room], true
+			}
+			v.header = append(v.header, p...)
 			return
 		}
-		end := v.lineStart + i + 1
-		if isBlankLine(v.header[v.lineStart:end]) {
-			v.header, v.headerDone, v.truncated = v.header[:end], true, false
+		v.header = append(v.header, p[:i+1]...)
+		p = p[i+1:]
+		if isBlankLine(v.header[v.lineStart:]) {
+			v.headerDone = true
 			return
 		}
-		v.lineStart = end
+		v.lineStart = len(v.header)
 	}
 }
 
