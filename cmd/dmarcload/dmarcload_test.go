@@ -386,3 +386,13 @@ func TestGatewayConfigIsValid(t *testing.T) {
 		t.Errorf("dns servers = %v", cfg.DNS.Servers)
 	}
 }
+
+func TestCPUPerMessage(t *testing.T) {
+	r := &gatewayResult{summary: summary{sent: 4}, cpu: 2 * time.Millisecond}
+	if got := r.cpuPerMessage(); got != ", 500 µs per message" {
+		t.Errorf("cpuPerMessage = %q", got)
+	}
+	if got := (&gatewayResult{cpu: time.Second}).cpuPerMessage(); got != "" {
+		t.Errorf("with nothing sent: %q", got)
+	}
+}

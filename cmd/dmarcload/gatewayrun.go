@@ -90,11 +90,19 @@ func gatewayRun(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr str
 	return r, nil
 }
 
+// cpuPerMessage is ", N µs per message", or "" before any was sent.
+func (r *gatewayResult) cpuPerMessage() string {
+	if r.sent == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d µs per message", r.cpu.Microseconds()/int64(r.sent))
+}
+
 // notes are the lines printed under the run's row.
 func (r *gatewayResult) notes() []string {
 	notes := []string{
 		fmt.Sprintf("sink received %d of %d accepted (drain %s after the last reply)", r.received, r.accepted, fmtDuration(r.drain)),
-		fmt.Sprintf("gateway CPU %s (user+system, whole life) for %s of load", fmtDuration(r.cpu), fmtDuration(r.wall)),
+		fmt.Sprintf("gateway CPU %s (user+system, whole life) for %s of load%s", fmtDuration(r.cpu), fmtDuration(r.wall), r.cpuPerMessage()),
 	}
 	if r.spoofedSent > 0 {
 		notes = append(notes, fmt.Sprintf("spoofed: %d sent, %d accepted, %d relayed", r.spoofedSent, r.spoofedAccepted, r.spoofedRelayed))
