@@ -14,27 +14,34 @@ type cacheEntry struct {
 	expires time.Time
 }
 
+// question is what the cache and the merged lookups are keyed by: a
+// canonical (lower-case, fully qualified) name and a record type.
+type question struct {
+	name  string
+	qtype uint16
+}
+
 // lruCache is a size-bounded cache with least-recently-used eviction;
 // get and put are O(1). Expired entries are dropped when met.
 type lruCache struct {
 	mu      sync.Mutex
 	max     int
 	order   *list.List // front = most recently used; values are *lruItem
-	items   map[string]*list.Element
+	items   map[question]*list.Element
 	evicted uint64
 }
 
 type lruItem struct {
-	key   string
+	key   question
 	entry cacheEntry
 }
 
 func newLRUCache(max int) *lruCache {
-	return &lruCache{max: max, order: list.New(), items: make(map[string]*list.Element)}
+	return &lruCache{max: max, order: list.New(), items: make(map[question]*list.Element)}
 }
 
 // get returns the live entry for key at time now.
-func (c *lruCache) get(key string, now time.Time) (cacheEntry, bool) {
+func (c *lruCache) get(key question, now time.Time) (cacheEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
@@ -53,7 +60,7 @@ func (c *lruCache) get(key string, now time.Time) (cacheEntry, bool) {
 
 // put stores entry under key, evicting the least recently used entry when
 // the cache is full.
-func (c *lruCache) put(key string, entry cacheEntry) {
+func (c *lruCache) put(key question, entry cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {

@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -103,17 +102,17 @@ func (c *Client) lookup(ctx context.Context, fqdn string, qtype uint16) (*Answer
 	if err := ctx.Err(); err != nil {
 		return nil, contextFailure(err)
 	}
-	key := fmt.Sprintf("%s/%d", fqdn, qtype)
+	q := question{fqdn, qtype}
 	now := c.cfg.Now()
-	if e, ok := c.cache.get(key, now); ok {
+	if e, ok := c.cache.get(q, now); ok {
 		c.hits.Add(1)
-		dnsCacheTotal.WithLabelValues("hit").Inc()
+		dnsCacheHits.Inc()
 		return cachedAnswer(e, now), e.fail
 	}
 	c.misses.Add(1)
-	dnsCacheTotal.WithLabelValues("miss").Inc()
-	call, started := c.flights.join(key, func() flightResult {
-		return c.resolve(context.WithoutCancel(ctx), key, fqdn, qtype)
+	dnsCacheMisses.Inc()
+	call, started := c.flights.join(q, func() flightResult {
+		return c.resolve(context.WithoutCancel(ctx), q)
 	})
 	if !started {
 		c.merged.Add(1)
@@ -129,7 +128,8 @@ func (c *Client) lookup(ctx context.Context, fqdn string, qtype uint16) (*Answer
 // resolve asks upstream, records metrics and caches what may be cached.
 // Temporary and permanent failures are not cached: merging already keeps
 // a burst of identical questions to one upstream query.
-func (c *Client) resolve(ctx context.Context, key, fqdn string, qtype uint16) flightResult {
+func (c *Client) resolve(ctx context.Context, q question) flightResult {
+	fqdn, qtype := q.name, q.qtype
 	// The lookup outlives callers that give up; bound it by its worst case.
 	budget := c.cfg.Timeout * time.Duration(2*len(c.cfg.Servers))
 	ctx, cancel := context.WithTimeout(ctx, budget)
@@ -141,7 +141,7 @@ func (c *Client) resolve(ctx context.Context, key, fqdn string, qtype uint16) fl
 		var ttl time.Duration
 		ans, fail, ttl = c.interpret(resp, fqdn, qtype, server)
 		if ttl > 0 {
-			c.cache.put(key, cacheEntry{answer: ans, fail: fail, expires: c.cfg.Now().Add(ttl)})
+			c.cache.put(q, cacheEntry{answer: ans, fail: fail, expires: c.cfg.Now().Add(ttl)})
 		}
 	}
 	kind := outcomeSuccess

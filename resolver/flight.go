@@ -19,20 +19,20 @@ type flightCall struct {
 // query, so a burst of identical questions costs the servers one.
 type flightGroup struct {
 	mu    sync.Mutex
-	calls map[string]*flightCall
+	calls map[question]*flightCall
 }
 
 // join returns the call in progress for key and false, or starts fn in a
 // new goroutine and returns its call and true. fn runs without any
 // caller's context so that a caller giving up does not fail the others.
-func (g *flightGroup) join(key string, fn func() flightResult) (*flightCall, bool) {
+func (g *flightGroup) join(key question, fn func() flightResult) (*flightCall, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if call, ok := g.calls[key]; ok {
 		return call, false
 	}
 	if g.calls == nil {
-		g.calls = make(map[string]*flightCall)
+		g.calls = make(map[question]*flightCall)
 	}
 	call := &flightCall{done: make(chan struct{})}
 	g.calls[key] = call

@@ -35,7 +35,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // newTestClient returns a client asking servers in order, with a fake
 // clock and short timeouts unless cfg says otherwise.
-func newTestClient(t *testing.T, cfg Config, servers ...*resolvertest.Server) (*Client, *fakeClock) {
+func newTestClient(t testing.TB, cfg Config, servers ...*resolvertest.Server) (*Client, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
 	for _, s := range servers {

@@ -16,6 +16,9 @@ var (
 		Name: "dmarcgate_dns_cache_total",
 		Help: "DNS cache lookups by result (hit or miss).",
 	}, []string{"result"})
+	// Every message asks several cached questions: the label lookup is done once.
+	dnsCacheHits   = dnsCacheTotal.WithLabelValues("hit")
+	dnsCacheMisses = dnsCacheTotal.WithLabelValues("miss")
 
 	dnsQueryDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "dmarcgate_dns_query_duration_seconds",
