@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -297,34 +298,59 @@ func TestStandaloneDNSClose(t *testing.T) {
 	}
 }
 
-func TestLineWatcher(t *testing.T) {
-	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
-	if err != nil {
+func TestGatewayLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	l := gatewayLog{path: path}
+	if tail := l.tail(); !strings.Contains(tail, "no log") {
+		t.Errorf("tail of a missing log = %q", tail)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	w := newLineWatcher(f)
-	for _, chunk := range []string{
-		"time=x level=INFO msg=starting\n",
-		"time=x level=INFO msg=liste", "ning addr=127.0.0.1:2525\ntime=x msg=listening addr=127.0.0.1:2526\n",
-	} {
-		if _, err := w.Write([]byte(chunk)); err != nil {
-			t.Fatal(err)
-		}
+	if tail := l.tail(); tail != "  (nothing)" {
+		t.Errorf("tail of an empty log = %q", tail)
 	}
-	select {
-	case addr := <-w.listening:
-		if addr != "127.0.0.1:2525" {
-			t.Errorf("addr = %q", addr)
+	go func() {
+		time.Sleep(3 * logPoll)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return
 		}
-	default:
-		t.Fatal("no listening address announced")
+		defer f.Close()
+		f.WriteString("time=x level=INFO msg=starting\ntime=x level=INFO msg=liste")
+		time.Sleep(2 * logPoll)
+		f.WriteString("ning addr=127.0.0.1:2525\ntime=x msg=listening addr=127.0.0.1:2526\n")
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if addr := l.listening(ctx, nil); addr != "127.0.0.1:2525" {
+		t.Errorf("listening = %q, want the first address", addr)
 	}
-	if tail := w.tail(); !strings.Contains(tail, "msg=starting") || strings.Count(tail, "\n") != 2 {
+	if tail := l.tail(); !strings.HasPrefix(tail, "  time=x level=INFO msg=starting") || strings.Count(tail, "\n") != 2 {
 		t.Errorf("tail = %q", tail)
 	}
-	if data, _ := os.ReadFile(f.Name()); !bytes.Contains(data, []byte("2526")) {
-		t.Errorf("log file = %q", data)
+
+	// A long log: only its last lines, whole.
+	var sb strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&sb, "line %d\n", i)
+	}
+	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tail := l.tail()
+	if !strings.HasPrefix(tail, "  line 19985\n") || !strings.HasSuffix(tail, "  line 19999") || strings.Count(tail, "\n") != logTailLines-1 {
+		t.Errorf("tail of a long log = %q", tail)
+	}
+
+	// A gateway that exits without listening ends the wait.
+	exited := make(chan struct{})
+	close(exited)
+	if err := os.WriteFile(path, []byte("time=x level=ERROR msg=failed\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if addr := l.listening(ctx, exited); addr != "" {
+		t.Errorf("listening after exit = %q", addr)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -69,8 +67,8 @@ listen = ""
 // gateway is a running dmarcgate subprocess.
 type gateway struct {
 	cmd     *exec.Cmd
-	addr    string       // its SMTP listener
-	log     *lineWatcher // its stderr, also kept in a file
+	addr    string     // its SMTP listener
+	log     gatewayLog // its stdout and stderr
 	exited  chan struct{}
 	waitErr error // valid once exited is closed
 }
@@ -86,29 +84,31 @@ func startGateway(ctx context.Context, bin string, setup gatewaySetup) (*gateway
 	if err != nil {
 		return nil, err
 	}
-	g := &gateway{log: newLineWatcher(logFile), exited: make(chan struct{})}
+	// The child gets its own descriptor of the file; ours closes at once.
+	defer logFile.Close()
+	g := &gateway{log: gatewayLog{path: logFile.Name()}, exited: make(chan struct{})}
 	g.cmd = exec.Command(bin, "serve", "--config", configPath)
-	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	g.cmd.Stdout, g.cmd.Stderr = logFile, logFile
 	if err := g.cmd.Start(); err != nil {
-		logFile.Close()
 		return nil, fmt.Errorf("start gateway: %w", err)
 	}
 	go func() {
 		g.waitErr = g.cmd.Wait()
-		logFile.Close()
 		close(g.exited)
 	}()
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	select {
-	case g.addr = <-g.log.listening:
+	waitCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	if g.addr = g.log.listening(waitCtx, g.exited); g.addr != "" {
 		return g, nil
+	}
+	select {
 	case <-g.exited:
 		return nil, fmt.Errorf("gateway exited before listening (%v); its log ends:\n%s", g.waitErr, g.log.tail())
-	case <-timer.C:
+	default:
+	}
+	err = ctx.Err()
+	if err == nil {
 		err = fmt.Errorf("gateway did not announce a listener within %v; its log ends:\n%s", startTimeout, g.log.tail())
-	case <-ctx.Done():
-		err = ctx.Err()
 	}
 	g.stop()
 	return nil, err
@@ -144,63 +144,66 @@ func (g *gateway) stop() (time.Duration, error) {
 	return ps.UserTime() + ps.SystemTime(), g.waitErr
 }
 
-// lineWatcher copies the gateway's output to a file, keeps its last
-// lines, and announces the first listening address.
-type lineWatcher struct {
-	file      *os.File
-	listening chan string // gets the first listener's address
-
-	mu      sync.Mutex
-	partial []byte
-	lines   []string // the last logTailLines lines
-	found   bool
+// gatewayLog is the gateway's stdout and stderr: a file the gateway writes
+// itself, so that no pipe needs draining by the load generator while it
+// measures. It is read back for the listening line and for a failure's tail.
+type gatewayLog struct {
+	path string
 }
 
-func newLineWatcher(file *os.File) *lineWatcher {
-	return &lineWatcher{file: file, listening: make(chan string, 1)}
-}
+// logPoll is how often the log is read while waiting for the listener.
+const logPoll = 5 * time.Millisecond
 
-func (w *lineWatcher) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, _ = w.file.Write(p) // losing the log copy must not stop the gateway
-	w.partial = append(w.partial, p...)
+// listening returns the address of the first listening line, polling the
+// log until then. It gives up with "" when exited closes or ctx ends.
+func (l gatewayLog) listening(ctx context.Context, exited <-chan struct{}) string {
+	tick := time.NewTicker(logPoll)
+	defer tick.Stop()
 	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
+		// Read before looking at exited: a gateway that listened and then
+		// stopped still announced its address.
+		data, _ := os.ReadFile(l.path)
+		for line := range strings.Lines(string(data)) {
+			if addr, ok := listeningAddr(strings.TrimSuffix(line, "\n")); ok {
+				return addr
+			}
 		}
-		w.line(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
-	if len(w.partial) > 64<<10 { // an endless line: keep memory bounded
-		w.line(string(w.partial))
-		w.partial = nil
-	}
-	return len(p), nil
-}
-
-// line handles one complete line; w.mu is held.
-func (w *lineWatcher) line(s string) {
-	w.lines = append(w.lines, s)
-	if len(w.lines) > logTailLines {
-		w.lines = w.lines[1:]
-	}
-	if w.found {
-		return
-	}
-	if addr, ok := listeningAddr(s); ok {
-		w.found = true
-		w.listening <- addr
+		select {
+		case <-tick.C:
+		case <-exited:
+			return ""
+		case <-ctx.Done():
+			return ""
+		}
 	}
 }
 
-// tail is the last lines of output, indented for an error message.
-func (w *lineWatcher) tail() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.lines) == 0 {
+// tailBytes is how much of the log's end tail reads.
+const tailBytes = 64 << 10
+
+// tail is the last logTailLines lines of the log, indented for an error
+// message.
+func (l gatewayLog) tail() string {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return "  (no log: " + err.Error() + ")"
+	}
+	defer f.Close()
+	var off int64
+	if fi, err := f.Stat(); err == nil && fi.Size() > tailBytes {
+		off = fi.Size() - tailBytes
+	}
+	buf := make([]byte, tailBytes)
+	n, _ := f.ReadAt(buf, off)
+	lines := strings.Split(strings.TrimRight(string(buf[:n]), "\n"), "\n")
+	if off > 0 && len(lines) > 1 {
+		lines = lines[1:] // it started mid-line
+	}
+	if len(lines) > logTailLines {
+		lines = lines[len(lines)-logTailLines:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
 		return "  (nothing)"
 	}
-	return "  " + strings.Join(w.lines, "\n  ")
+	return "  " + strings.Join(lines, "\n  ")
 }
