@@ -21,11 +21,31 @@ const MaxHeaderCapture = 1 << 20
 // errVerifierClosed is returned by Write and Close after Close.
 var errVerifierClosed = errors.New("auth: DKIM verifier already closed")
 
-// DKIMVerifier checks the DKIM signatures of one message while it streams
-// through Write: the raw message as received, CRLF line endings. The
-// message is read once; nothing is buffered but the header block. The
-// library runs only for a header that has a DKIM-Signature field: most
-// mail in a busy MX is unsigned, and its body need not cross a pipe.
+// errKeptLost: the caller's MessageBuffer did not hold the message.
+var errKeptLost = errors.New("auth: the message buffer lost the message before DKIM verification")
+
+// SyncVerifyLimit is the largest signed message verified at Close, in the
+// caller's goroutine, from the caller's MessageBuffer. A larger one streams
+// to the library on a goroutine of its own while it arrives, so that it is
+// read once; a small one is spared the goroutine and the pipe, whose
+// hand-offs cost as much CPU as hashing its body.
+const SyncVerifyLimit = 256 << 10
+
+// MessageBuffer is where the caller keeps the message it also writes to a
+// DKIMVerifier, as the spool does anyway. Bytes returns everything written
+// to it so far, or nil once it no longer holds the message in memory; it
+// must hold at least the first SyncVerifyLimit bytes.
+type MessageBuffer interface {
+	Bytes() []byte
+}
+
+// DKIMVerifier checks the DKIM signatures of one message written through
+// Write: the raw message as received, CRLF line endings. It copies nothing
+// but the header block. The library runs only for a header that has a
+// DKIM-Signature field: most mail in a busy MX is unsigned. A signed
+// message up to SyncVerifyLimit is verified at Close from the caller's
+// MessageBuffer; a larger one (or any, without a buffer) streams to the
+// library while it arrives.
 //
 // Write may block while the verifier waits for a key from DNS (the library
 // fetches keys before hashing the body, and lookups end with the context);
@@ -36,6 +56,7 @@ type DKIMVerifier struct {
 	ctx  context.Context
 	max  int
 	opts *dkim.VerifyOptions
+	kept MessageBuffer  // nil: always stream
 	pw   *io.PipeWriter // nil until the library is started
 	done chan struct{}
 
@@ -50,26 +71,41 @@ type DKIMVerifier struct {
 	written    int64
 	last       byte
 	closed     bool
-	flushed    bool  // the header went to the library
+	flushed    bool  // the header went to the library, or will at Close (deferred)
+	deferred   bool  // signed, to be verified at Close from kept
+	lost       bool  // kept did not hold the message: nothing was verified
 	order      []int // header-order index of the signature the library sees k-th
 }
 
-// NewDKIMVerifier starts verifying a message. Key lookups use ctx.
-func (c *Checker) NewDKIMVerifier(ctx context.Context) *DKIMVerifier {
-	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), done: make(chan struct{})}
+// NewDKIMVerifier starts verifying a message. Key lookups use ctx. kept,
+// if not nil, is where the caller keeps the message: write each piece to
+// the verifier before kept.
+func (c *Checker) NewDKIMVerifier(ctx context.Context, kept MessageBuffer) *DKIMVerifier {
+	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), kept: kept, done: make(chan struct{})}
 	v.opts = &dkim.VerifyOptions{LookupTXT: c.dkimLookup(ctx), MaxVerifications: v.max}
 	return v
 }
 
-// start hands the header to the library, in a goroutine of its own, when
-// the header has a signature to verify (or is too large to tell); it
-// reports whether the library runs. Called once, when the header ends.
+// start decides, once, when the header ends, how the message is verified:
+// not at all (no signature field), at Close (deferred: a complete header,
+// a buffer and a small message so far), or by the library reading the
+// rest as it streams in. It reports whether the library runs or will.
 func (v *DKIMVerifier) start() bool {
 	v.flushed = true
 	if !v.truncated && !hasSignatureField(v.header) {
 		close(v.done)
 		return false
 	}
+	if v.kept != nil && v.headerDone && v.written <= SyncVerifyLimit {
+		v.deferred = true
+		return true
+	}
+	return v.startLibrary()
+}
+
+// startLibrary runs the library on a goroutine of its own and hands it the
+// header; the body follows through the pipe.
+func (v *DKIMVerifier) startLibrary() bool {
 	pr, pw := io.Pipe()
 	v.pw = pw
 	go v.run(pr, v.opts)
@@ -101,6 +137,20 @@ func (v *DKIMVerifier) run(pr *io.PipeReader, opts *dkim.VerifyOptions) {
 	v.verifs, v.verr = dkim.VerifyWithOptions(pr, opts)
 }
 
+// verifyKept runs the library here, on the message in the caller's buffer.
+func (v *DKIMVerifier) verifyKept(msg []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			v.verifs, v.verr = nil, fmt.Errorf("auth: DKIM verification failed: %v", r)
+		}
+	}()
+	var r io.Reader = bytes.NewReader(msg)
+	if header := v.arrangeHeader(); v.order != nil { // fields were moved
+		r = io.MultiReader(bytes.NewReader(header), bytes.NewReader(msg[len(v.header):]))
+	}
+	v.verifs, v.verr = dkim.VerifyWithOptions(r, v.opts)
+}
+
 // dkimLookup adapts the resolver for the DKIM library, which takes no
 // context and classifies errors through net.Error.
 func (c *Checker) dkimLookup(ctx context.Context) func(string) ([]string, error) {
@@ -124,6 +174,12 @@ func (v *DKIMVerifier) Write(p []byte) (int, error) {
 		v.last = p[len(p)-1]
 	}
 	if v.flushed {
+		if v.deferred {
+			if v.written <= SyncVerifyLimit {
+				return len(p), nil // read from kept at Close
+			}
+			return v.stopDeferring(p)
+		}
 		if v.pw == nil {
 			return len(p), nil // unsigned: nothing to verify
 		}
@@ -141,10 +197,42 @@ func (v *DKIMVerifier) Write(p []byte) (int, error) {
 		}
 		return len(p), nil
 	}
+	if v.deferred {
+		return len(p), nil
+	}
 	if _, err := v.pw.Write(p[kept:]); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// stopDeferring switches a deferred message that outgrew SyncVerifyLimit to
+// streaming: the library gets what the buffer holds so far, then p.
+func (v *DKIMVerifier) stopDeferring(p []byte) (int, error) {
+	n := len(p)
+	v.deferred = false
+	msg := v.kept.Bytes()
+	switch int64(len(msg)) {
+	case v.written:
+		p = nil // the caller wrote p to its buffer first
+	case v.written - int64(n):
+	default:
+		msg = nil
+	}
+	if len(msg) < len(v.header) {
+		v.lost = true // the buffer did not keep what it promised
+		return n, nil
+	}
+	if !v.startLibrary() {
+		return 0, io.ErrClosedPipe
+	}
+	if _, err := v.pw.Write(msg[len(v.header):]); err != nil {
+		return 0, err
+	}
+	if _, err := v.pw.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // capture keeps the header block, scanning each line once. Only the
@@ -181,8 +269,8 @@ func (v *DKIMVerifier) HeaderTooLarge() bool { return v.truncated }
 
 // Close ends the message and returns one outcome per DKIM-Signature field,
 // in header order (none for an unsigned message). The error is non-nil
-// only when Close was called twice or ctx ended first; the outcomes are
-// then temperror.
+// only when Close was called twice, ctx ended first, or the MessageBuffer
+// did not hold the message; the outcomes are then temperror.
 func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 	if v.closed {
 		return nil, errVerifierClosed
@@ -191,9 +279,31 @@ func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 		v.start()
 	}
 	v.closed = true
-	if v.pw == nil {
+	switch {
+	case v.deferred:
+		msg := v.kept.Bytes()
+		if int64(len(msg)) != v.written || len(msg) < len(v.header) {
+			return v.interrupted(), errKeptLost
+		}
+		v.verifyKept(msg)
+	case v.lost:
+		return v.interrupted(), errKeptLost
+	case v.pw == nil:
 		return nil, nil // no DKIM-Signature field
+	default:
+		if err := v.finishStream(); err != nil {
+			return v.interrupted(), err
+		}
 	}
+	outs := v.outcomes(v.verifs, v.verr)
+	for _, o := range outs {
+		countResult("dkim", o.Result)
+	}
+	return outs, nil
+}
+
+// finishStream ends the message for the library and waits for its verdict.
+func (v *DKIMVerifier) finishStream() error {
 	if !v.headerDone {
 		// A message that is all header still has an (empty) body.
 		end := "\r\n"
@@ -203,18 +313,16 @@ func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 		_, _ = v.pw.Write([]byte(end))
 	}
 	_ = v.pw.Close()
-	if err := v.wait(); err != nil {
-		outs := v.outcomes(nil, nil)
-		for i := range outs {
-			outs[i].Result, outs[i].Reason = policy.TempError, "verification interrupted"
-		}
-		return outs, err
+	return v.wait()
+}
+
+// interrupted is the outcome of every signature when none was verified.
+func (v *DKIMVerifier) interrupted() []DKIMOutcome {
+	outs := v.outcomes(nil, nil)
+	for i := range outs {
+		outs[i].Result, outs[i].Reason = policy.TempError, "verification interrupted"
 	}
-	outs := v.outcomes(v.verifs, v.verr)
-	for _, o := range outs {
-		countResult("dkim", o.Result)
-	}
-	return outs, nil
+	return outs
 }
 
 // wait waits for the verification, or for ctx to end; a finished

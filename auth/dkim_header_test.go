@@ -20,7 +20,7 @@ func TestVerifierHeaderCapture(t *testing.T) {
 	c := &Checker{}
 	for _, tc := range cases {
 		for split := 1; split <= len(tc.in); split++ {
-			v := c.NewDKIMVerifier(context.Background())
+			v := c.NewDKIMVerifier(context.Background(), nil)
 			for i := 0; i < len(tc.in); i += split {
 				v.Write([]byte(tc.in[i:min(i+split, len(tc.in))]))
 			}
@@ -32,13 +32,13 @@ func TestVerifierHeaderCapture(t *testing.T) {
 	}
 	// The body after the header is not copied, even when it comes in the
 	// same write.
-	v := c.NewDKIMVerifier(context.Background())
+	v := c.NewDKIMVerifier(context.Background(), nil)
 	v.Write([]byte("A: 1\r\n\r\n" + strings.Repeat("b", 100<<10)))
 	if got := cap(v.Header()); got > 1024 {
 		t.Errorf("capturing a 7-byte header kept %d bytes of room", got)
 	}
 	v.Close()
-	v = c.NewDKIMVerifier(context.Background())
+	v = c.NewDKIMVerifier(context.Background(), nil)
 	v.Write([]byte(strings.Repeat("X-Pad: "+strings.Repeat("y", 90)+"\r\n", MaxHeaderCapture/90)))
 	v.Write([]byte("\r\nbody\r\n"))
 	v.Close()

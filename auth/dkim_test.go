@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -109,16 +110,40 @@ func signSimple(t testing.TB, msg string, key *rsa.PrivateKey, h crypto.Hash, al
 	return sig + base64.StdEncoding.EncodeToString(b) + "\r\n" + msg
 }
 
-// verify feeds msg to a verifier in small pieces, as the SMTP layer would.
+// verify feeds msg to a verifier in small pieces, as the SMTP layer would,
+// twice: streamed, and kept in a buffer as the spool keeps it. Both ways
+// must give the same outcomes.
 func verify(t testing.TB, c *Checker, msg string) []DKIMOutcome {
 	t.Helper()
-	v := c.NewDKIMVerifier(context.Background())
+	streamed := verifyPieces(t, c, msg, 37, nil, false)
+	kept := verifyPieces(t, c, msg, 37, new(bytes.Buffer), false)
+	if !reflect.DeepEqual(streamed, kept) {
+		t.Fatalf("streamed %+v, verified from the buffer %+v", streamed, kept)
+	}
+	return kept
+}
+
+// verifyPieces writes msg in pieces of n bytes to a verifier and, if kept
+// is not nil, to kept (first when keptFirst).
+func verifyPieces(t testing.TB, c *Checker, msg string, n int, kept *bytes.Buffer, keptFirst bool) []DKIMOutcome {
+	t.Helper()
+	var buf MessageBuffer
+	if kept != nil {
+		buf = kept
+	}
+	v := c.NewDKIMVerifier(context.Background(), buf)
 	for b := []byte(msg); len(b) > 0; {
-		n := min(len(b), 37)
-		if w, err := v.Write(b[:n]); err != nil || w != n {
+		piece := b[:min(len(b), n)]
+		if kept != nil && keptFirst {
+			kept.Write(piece)
+		}
+		if w, err := v.Write(piece); err != nil || w != len(piece) {
 			t.Fatalf("Write = %d, %v", w, err)
 		}
-		b = b[n:]
+		if kept != nil && !keptFirst {
+			kept.Write(piece)
+		}
+		b = b[len(piece):]
 	}
 	outs, err := v.Close()
 	if err != nil {
@@ -248,7 +273,7 @@ func TestDKIMUnsignedAndOdd(t *testing.T) {
 		"dkim-signature : v=1\r\n" + plainMessage:       true,
 		"Subject: s\r\nDKIM-Signature: v=1\r\n\r\nbody": true,
 	} {
-		v := c.NewDKIMVerifier(context.Background())
+		v := c.NewDKIMVerifier(context.Background(), nil)
 		if _, err := v.Write([]byte(msg)); err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +311,7 @@ func TestDKIMUnsignedAndOdd(t *testing.T) {
 
 func TestDKIMVerifierMisuse(t *testing.T) {
 	c, _ := newTestChecker(t, resolvertest.Zone{})
-	v := c.NewDKIMVerifier(context.Background())
+	v := c.NewDKIMVerifier(context.Background(), nil)
 	if _, err := v.Write([]byte(plainMessage)); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +335,7 @@ func TestDKIMContextEnds(t *testing.T) {
 	srv.Silence("slow._domainkey.a.example.")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	v := c.NewDKIMVerifier(ctx)
+	v := c.NewDKIMVerifier(ctx, nil)
 	start := time.Now()
 	if _, err := v.Write([]byte(sign(t, plainMessage, rsaKey, "a.example", "slow"))); err != nil {
 		t.Fatal(err)

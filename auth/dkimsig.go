@@ -53,42 +53,54 @@ func dkimSignatureTags(header []byte) []sigTags {
 }
 
 // parseSigTags reads a tag-list (RFC 6376 §3.2) leniently: the verifier
-// judges its validity; the first occurrence of a tag wins.
+// judges its validity; the first occurrence of a tag wins. Of b= only the
+// first maxHeaderB characters are kept: header.b needs no more.
 func parseSigTags(value string) sigTags {
 	var t sigTags
-	seen := map[string]bool{}
-	for _, part := range strings.Split(value, ";") {
+	var seen [4]bool // d, s, a, b
+	for rest := value; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ";")
 		k, v, ok := strings.Cut(part, "=")
 		k = strings.TrimSpace(k)
-		if !ok || seen[k] {
+		if !ok || len(k) != 1 {
 			continue
 		}
-		seen[k] = true
-		v = stripFWS(v)
-		switch k {
-		case "d":
-			t.domain = strings.ToLower(strings.TrimSuffix(v, "."))
-		case "s":
-			t.selector = v
-		case "a":
-			t.algorithm = strings.ToLower(v)
-		case "b":
-			t.b = v
+		i := strings.IndexByte("dsab", k[0])
+		if i < 0 || seen[i] {
+			continue
+		}
+		seen[i] = true
+		switch k[0] {
+		case 'd':
+			t.domain = strings.ToLower(strings.TrimSuffix(stripFWS(v, len(v)), "."))
+		case 's':
+			t.selector = stripFWS(v, len(v))
+		case 'a':
+			t.algorithm = strings.ToLower(stripFWS(v, len(v)))
+		case 'b':
+			t.b = stripFWS(v, maxHeaderB)
 		}
 	}
 	return t
 }
 
-// stripFWS removes all white space; tag values other than those we read
-// carry none that matters (RFC 6376 §3.2).
-func stripFWS(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
+// stripFWS returns up to max characters of s without its white space; tag
+// values other than those we read carry none that matters (RFC 6376 §3.2).
+func stripFWS(s string, max int) string {
+	if !strings.ContainsAny(s, " \t\r\n") {
+		return s[:min(len(s), max)]
+	}
+	var sb strings.Builder
+	sb.Grow(min(len(s), max))
+	for i := 0; i < len(s) && sb.Len() < max; i++ {
+		switch c := s[i]; c {
 		case ' ', '\t', '\r', '\n':
-			return -1
+		default:
+			sb.WriteByte(c)
 		}
-		return r
-	}, s)
+	}
+	return sb.String()
 }
 
 // headerBPrefixes sets HeaderB to the shortest prefix of each b= of at least

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -105,38 +107,52 @@ func FuzzDKIMVerifier(f *testing.F) {
 	f.Add([]byte("\r\n\r\n\x00\xff"))
 	c, _ := newTestChecker(f, resolvertest.Zone{})
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		done := make(chan struct{})
-		var outs []DKIMOutcome
-		var header []byte
-		go func() {
-			defer close(done)
-			v := c.NewDKIMVerifier(context.Background())
-			for b := msg; len(b) > 0; {
-				n := min(len(b), 101)
-				if _, err := v.Write(b[:n]); err != nil {
-					t.Errorf("Write: %v", err)
-					return
+		var results [2][]DKIMOutcome
+		for i, kept := range []*bytes.Buffer{nil, new(bytes.Buffer)} {
+			done := make(chan struct{})
+			var outs []DKIMOutcome
+			var header []byte
+			go func() {
+				defer close(done)
+				var buf MessageBuffer
+				if kept != nil {
+					buf = kept
 				}
-				b = b[n:]
+				v := c.NewDKIMVerifier(context.Background(), buf)
+				for b := msg; len(b) > 0; {
+					n := min(len(b), 101)
+					if _, err := v.Write(b[:n]); err != nil {
+						t.Errorf("Write: %v", err)
+						return
+					}
+					if kept != nil {
+						kept.Write(b[:n])
+					}
+					b = b[n:]
+				}
+				var err error
+				if outs, err = v.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+				header = v.Header()
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("verifier hung on %q", msg)
 			}
-			var err error
-			if outs, err = v.Close(); err != nil {
-				t.Errorf("Close: %v", err)
+			if want := len(dkimSignatureTags(header)); len(outs) != want {
+				t.Fatalf("%d outcomes for %d signatures", len(outs), want)
 			}
-			header = v.Header()
-		}()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("verifier hung on %q", msg)
+			for _, o := range outs {
+				if o.Result == "" || o.Result == policy.Pass {
+					t.Fatalf("outcome %+v for a message no key can verify", o)
+				}
+			}
+			results[i] = outs
 		}
-		if want := len(dkimSignatureTags(header)); len(outs) != want {
-			t.Fatalf("%d outcomes for %d signatures", len(outs), want)
-		}
-		for _, o := range outs {
-			if o.Result == "" || o.Result == policy.Pass {
-				t.Fatalf("outcome %+v for a message no key can verify", o)
-			}
+		if !reflect.DeepEqual(results[0], results[1]) {
+			t.Fatalf("streamed %+v, verified from the buffer %+v", results[0], results[1])
 		}
 	})
 }

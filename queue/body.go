@@ -86,6 +86,19 @@ func (b *Body) Slice(off int64, n int) []byte {
 	return out
 }
 
+// Bytes returns the body written so far while it is held in memory (the
+// first 1 MiB at least), nil once it went to a spool file or was used. It
+// is the Body's own buffer, valid until the next Write: no copy.
+func (b *Body) Bytes() []byte {
+	if b.file != nil || b.used {
+		return nil
+	}
+	if b.buf == nil {
+		return []byte{} // empty, but held
+	}
+	return b.buf
+}
+
 // Len is the number of bytes written so far.
 func (b *Body) Len() int64 { return b.n }
 

@@ -361,9 +361,17 @@ func TestLargeBodySpillsAndArrivesIntact(t *testing.T) {
 	}
 	b := q.NewBody()
 	for chunk := range slicesChunk(want.Bytes(), 4096) {
+		// In memory it holds everything so far (the DKIM verifier reads it).
+		if inMemory := b.Len() <= memoryLimit; inMemory != (b.Bytes() != nil) ||
+			inMemory && !bytes.Equal(b.Bytes(), want.Bytes()[:b.Len()]) {
+			t.Fatalf("Bytes after %d bytes: %d bytes held", b.Len(), len(b.Bytes()))
+		}
 		if _, err := b.Write(chunk); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if b.Bytes() != nil {
+		t.Fatal("Bytes of a spilled body is not nil")
 	}
 	id, err := q.Enqueue(context.Background(), &Message{Route: RouteRelay, From: "a@sender.test", To: []string{"b@example.test"}}, b, nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,8 +15,10 @@ import (
 func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reader) (*Verdict, error) {
 	spf := make(chan spfResult, 1)
 	go func() { spf <- spfResult{e.Checker.SPF(ctx, tx.IP, tx.HELO, tx.MailFrom)} }()
-	dkim := e.Checker.NewDKIMVerifier(ctx)
-	_, err := io.Copy(neverFails{dkim}, r)
+	// Kept as the spool keeps a message, so that DKIM runs as in serve.
+	var kept bytes.Buffer
+	dkim := e.Checker.NewDKIMVerifier(ctx, &kept)
+	_, err := io.Copy(io.MultiWriter(neverFails{dkim}, &kept), r)
 	dkimOut, _ := dkim.Close()
 	res := <-spf
 	if err != nil {

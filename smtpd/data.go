@@ -30,10 +30,12 @@ func (s *session) Data(r io.Reader) error {
 		return replyInternal
 	}
 	body := s.srv.Queue.NewBody()
-	// The DKIM verifier keeps the header section for us too: one copy.
-	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx)
+	// The DKIM verifier keeps the header section for us too: one copy. A
+	// small signed message it verifies at Close from the body; it sees
+	// each piece before the body does.
+	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, body)
 	buf := copyBuffers.Get().(*[]byte)
-	size, err := io.CopyBuffer(io.MultiWriter(body, neverFails{dkim}), r, *buf)
+	size, err := io.CopyBuffer(io.MultiWriter(neverFails{dkim}, body), r, *buf)
 	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
 	if err != nil {
