@@ -59,7 +59,7 @@ bench: build
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./policy ./queue ./store ./cmd/dmarcgate
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./resolver ./auth ./policy ./queue ./store ./cmd/dmarcgate
 
 clean:
 	rm -rf bin var
