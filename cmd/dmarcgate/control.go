@@ -110,7 +110,7 @@ func runOp(ctx context.Context, configPath, name, arg string, w io.Writer) error
 	if err := callServer(ctx, cfg.StateDir, name, arg, w); !errors.Is(err, errNoServer) {
 		return err
 	}
-	a, err := openApp(cfg, newLogger(cfg), 3*time.Second)
+	a, err := openApp(cfg, newLogger(cfg, os.Stderr), 3*time.Second)
 	if err != nil {
 		return fmt.Errorf("%w (is a dmarcgate serve using %s without answering on its control socket?)", err, cfg.StateDir)
 	}

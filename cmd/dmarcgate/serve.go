@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -33,7 +34,9 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, newLogger(cfg), nil)
+	logs := newLogWriter(os.Stderr)
+	defer logs.Close()
+	return serve(ctx, cfg, newLogger(cfg, logs), nil)
 }
 
 // serve runs the gateway until ctx ends, then shuts down gracefully: stop

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -38,15 +39,15 @@ type app struct {
 
 const dbFile = "dmarcgate.db"
 
-// newLogger writes structured lines to stderr at the configured level.
-func newLogger(cfg *config.Config) *slog.Logger {
+// newLogger writes structured lines to out at the configured level.
+func newLogger(cfg *config.Config, out io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(out, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(out, opts))
 }
 
 // newEvaluator wires DNS and the DMARC settings; it needs no state.
