@@ -137,19 +137,27 @@ type limitedConn struct {
 	l        *limitListener
 	ip       string
 	deadline time.Time
+	armed    time.Time // the read deadline last set by Read
 	once     sync.Once
 }
 
 // Read re-arms the idle deadline on every read, capped by the session
 // deadline. go-smtp arms its own deadline only per command line, which would
-// otherwise bound a whole DATA transfer by read_timeout.
+// otherwise bound a whole DATA transfer by read_timeout. A deadline less
+// than a sixteenth of the idle time (at most a second) older than needed is
+// left as it is: a session reads several times per message, and each
+// re-arming is a timer operation.
 func (c *limitedConn) Read(b []byte) (int, error) {
-	d := time.Now().Add(c.l.idleTimeout())
+	idle := c.l.idleTimeout()
+	d := time.Now().Add(idle)
 	if d.After(c.deadline) {
 		d = c.deadline
 	}
-	if err := c.Conn.SetReadDeadline(d); err != nil {
-		return 0, err
+	if lag := d.Sub(c.armed); lag < 0 || lag >= min(idle/16, time.Second) {
+		if err := c.Conn.SetReadDeadline(d); err != nil {
+			return 0, err
+		}
+		c.armed = d
 	}
 	return c.Conn.Read(b)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/textproto"
@@ -223,6 +224,38 @@ func TestLimits(t *testing.T) {
 		}
 		c := dialBanner(t, h.addr, "421 4.7.0")
 		c.Close()
+	})
+	// read_timeout bounds a silence, not a transfer: a message trickling in
+	// for longer than read_timeout, each pause shorter, is accepted.
+	t.Run("slow transfer outlives read_timeout", func(t *testing.T) {
+		c := dialWhenFree(t, h.addr)
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		r := textproto.NewReader(bufio.NewReader(c))
+		step := func(cmd, want string) {
+			t.Helper()
+			if cmd != "" {
+				fmt.Fprintf(c, "%s\r\n", cmd)
+			}
+			if line, err := r.ReadLine(); err != nil || !strings.HasPrefix(line, want) {
+				t.Fatalf("%q: %q, %v; want %s", cmd, line, err, want)
+			}
+		}
+		step("HELO slow.example", "250")
+		step("MAIL FROM:<a@nopolicy.example>", "250")
+		step("RCPT TO:<bob@example.org>", "250")
+		step("DATA", "354")
+		msg := message("a@nopolicy.example", "slow")
+		lines := strings.SplitAfter(msg, "\r\n")
+		start := time.Now()
+		for _, l := range lines {
+			io.WriteString(c, l)
+			time.Sleep(1200 * time.Millisecond / time.Duration(len(lines)))
+		}
+		step(".", "250")
+		if took := time.Since(start); took < 1200*time.Millisecond {
+			t.Fatalf("the transfer took only %v", took)
+		}
 	})
 	t.Run("idle timeout", func(t *testing.T) {
 		c := dialWhenFree(t, h.addr)
