@@ -5,56 +5,175 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"dmarcgate/resolver/resolvertest"
 	"dmarcgate/smtpsink"
 )
 
 // bench runs the direct load, then (unless -direct-only) the gateway
-// load, printing one table row for each.
+// load, printing one table row for each; with -rounds, as many times,
+// interleaved, then their medians.
 func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	var keys []*rsa.PrivateKey
-	if o.auth {
+	if o.auth || o.authCost {
 		var err error
 		if keys, err = generateKeys(o.domains); err != nil {
 			return err
 		}
 	}
-	w, err := newWorkload(o, keys)
+	plain, err := newWorkload(o, keysIf(o.auth, keys))
 	if err != nil {
 		return err
+	}
+	var signed *workload
+	if o.authCost {
+		so := o
+		so.auth = true
+		if signed, err = newWorkload(so, keys); err != nil {
+			return err
+		}
 	}
 	sink, err := smtpsink.Listen("127.0.0.1:0", smtpsink.Options{Discard: true, Hostname: "sink.bench.example"})
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
+	var dnsAddr string
+	if !o.directOnly {
+		zone, err := buildZone(o.domains, keys)
+		if err != nil {
+			return err
+		}
+		dns, err := resolvertest.Listen(zone)
+		if err != nil {
+			return err
+		}
+		defer dns.Close()
+		dnsAddr = dns.Addr()
+	}
 
 	tab := newTable(stdout)
 	tab.header()
-	direct, err := directRun(ctx, sink, w, o.c)
-	tab.row("direct", o, direct, 0, 0)
-	if err != nil || o.directOnly {
-		return err
+	var rounds []round
+	for range o.rounds {
+		r, err := benchRound(ctx, o, sink, dnsAddr, plain, signed, tab, stderr)
+		if err != nil {
+			return err
+		}
+		rounds = append(rounds, r)
 	}
+	if len(rounds) > 1 || o.authCost {
+		tab.notes(roundsSummary(rounds))
+	}
+	return nil
+}
 
-	zone, err := buildZone(o.domains, keys)
-	if err != nil {
-		return err
+func keysIf(ok bool, keys []*rsa.PrivateKey) []*rsa.PrivateKey {
+	if ok {
+		return keys
 	}
-	dns, err := resolvertest.Listen(zone)
-	if err != nil {
-		return err
+	return nil
+}
+
+// round is one round's figures: the direct run and each gateway run.
+type round struct {
+	direct   summary
+	gateways []gatewayFigures
+}
+
+type gatewayFigures struct {
+	label string
+	summary
+}
+
+// benchRound measures the sink directly, then the gateway in front of it:
+// with w, and with signed too for -auth-cost.
+func benchRound(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr string, w, signed *workload, tab *table, stderr io.Writer) (round, error) {
+	var r round
+	var err error
+	r.direct, err = directRun(ctx, sink, w, o.c)
+	tab.row("direct", o, r.direct, 0, 0)
+	if err != nil || o.directOnly {
+		return r, err
 	}
-	defer dns.Close()
-	gw, err := gatewayRun(ctx, o, sink, dns.Addr(), w, stderr)
-	if err != nil {
-		return err
+	runs := []gatewayFigures{{label: gatewayLabel(o)}}
+	loads := []*workload{w}
+	if signed != nil {
+		runs = append(runs, gatewayFigures{label: "gateway+auth"})
+		loads = append(loads, signed)
 	}
-	tab.row(gatewayLabel(o), o, gw.summary, gw.rss, direct.rate)
-	tab.notes(gw.notes())
-	return gw.verdict()
+	for i := range runs {
+		gw, err := gatewayRun(ctx, o, sink, dnsAddr, loads[i], stderr)
+		if err != nil {
+			return r, err
+		}
+		tab.row(runs[i].label, o, gw.summary, gw.rss, r.direct.rate)
+		tab.notes(gw.notes())
+		if err := gw.verdict(); err != nil {
+			return r, err
+		}
+		runs[i].summary = gw.summary
+		r.gateways = append(r.gateways, runs[i])
+	}
+	return r, nil
+}
+
+// roundsSummary gives the medians over the rounds: this machine's speed
+// drifts, and a median of interleaved runs drifts least.
+func roundsSummary(rounds []round) []string {
+	n := len(rounds)
+	direct := make([]float64, n)
+	for i, r := range rounds {
+		direct[i] = r.direct.rate
+	}
+	lines := []string{fmt.Sprintf("median of %d rounds: direct %.0f msgs/s", n, median(direct))}
+	if n == 0 || len(rounds[0].gateways) == 0 {
+		return lines
+	}
+	for k, g := range rounds[0].gateways {
+		rates, ratios, p99s := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i, r := range rounds {
+			rates[i] = r.gateways[k].rate
+			ratios[i] = r.gateways[k].rate / r.direct.rate
+			p99s[i] = float64(r.gateways[k].p99)
+		}
+		lines = append(lines, fmt.Sprintf("median of %d rounds: %s %.0f msgs/s, %.3fx direct (each: %s), p99 %s",
+			n, g.label, median(rates), median(ratios), joinFormatted("%.3f", ratios), fmtDuration(time.Duration(median(p99s)))))
+	}
+	if len(rounds[0].gateways) == 2 {
+		costs := make([]float64, n)
+		for i, r := range rounds {
+			costs[i] = 100 * (1 - r.gateways[1].rate/r.gateways[0].rate)
+		}
+		lines = append(lines, fmt.Sprintf("authentication costs %.1f%% of the gateway's throughput, median of %d rounds (each: %s)",
+			median(costs), n, joinFormatted("%.1f%%", costs)))
+	}
+	return lines
+}
+
+// median of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 0 {
+		return (s[m-1] + s[m]) / 2
+	}
+	return s[m]
+}
+
+func joinFormatted(format string, xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(parts, " ")
 }
 
 // directRun measures the sink alone.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +79,9 @@ func TestRunBadUsage(t *testing.T) {
 		"-direct-only extra",             // stray argument
 		"-direct-only -nosuchflag",       // unknown flag
 		"-direct-only -size 99999999999", // beyond maxSize
+		"-direct-only -rounds 0",         // no round
+		"-gateway x -auth-cost -auth",    // -auth-cost runs both itself
+		"-gateway x -auth-cost -spoofed 10",
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), strings.Fields(args), &out, &errOut); code != exitUsage {
@@ -370,19 +374,52 @@ func TestGatewayThatFailsToStart(t *testing.T) {
 	}
 }
 
+// gatewayBinary builds the real gateway once for the tests that run it;
+// they are skipped while it does not build.
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the gateway")
+	}
+	b := buildGateway()
+	if b.err != nil {
+		t.Skipf("gateway does not build: %v\n%s", b.err, b.out)
+	}
+	return b.bin
+}
+
+type builtGateway struct {
+	bin string
+	out []byte
+	err error
+}
+
+// buildGateway builds into a directory TestMain removes.
+var buildGateway = sync.OnceValue(func() builtGateway {
+	bin := filepath.Join(testBinDir, "dmarcgate")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/dmarcgate")
+	build.Dir = filepath.Join("..", "..")
+	out, err := build.CombinedOutput()
+	return builtGateway{bin, out, err}
+})
+
+var testBinDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if testBinDir, err = os.MkdirTemp("", "dmarcload-test-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(testBinDir)
+	os.Exit(code)
+}
+
 // TestGatewayRun builds the real gateway and runs a small load through it
 // with signed and spoofed messages; it is skipped while the gateway does
 // not build.
 func TestGatewayRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the gateway")
-	}
-	bin := filepath.Join(t.TempDir(), "dmarcgate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/dmarcgate")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Skipf("gateway does not build: %v\n%s", err, out)
-	}
+	bin := gatewayBinary(t)
 	var out, errOut bytes.Buffer
 	args := []string{"-gateway", bin, "-n", "100", "-c", "10", "-size", "2048", "-auth", "-spoofed", "50", "-domains", "2"}
 	code := run(context.Background(), args, &out, &errOut)
@@ -420,5 +457,55 @@ func TestCPUPerMessage(t *testing.T) {
 	}
 	if got := (&gatewayResult{cpu: time.Second}).cpuPerMessage(); got != "" {
 		t.Errorf("with nothing sent: %q", got)
+	}
+}
+
+// -auth-cost runs the gateway without and with DKIM in every round and
+// gives the medians.
+func TestAuthCostRounds(t *testing.T) {
+	bin := gatewayBinary(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-gateway", bin, "-n", "60", "-c", "5", "-size", "1024", "-domains", "2", "-auth-cost", "-rounds", "2"}
+	code := run(context.Background(), args, &out, &errOut)
+	t.Logf("output:\n%s%s", out.String(), errOut.String())
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"median of 2 rounds: direct", "median of 2 rounds: gateway ", "median of 2 rounds: gateway+auth ",
+		"authentication costs", "sink received 60 of 60 accepted"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if n := strings.Count(out.String(), "\ngateway+auth "); n != 2 {
+		t.Errorf("%d gateway+auth rows, want 2", n)
+	}
+}
+
+func TestRoundsSummary(t *testing.T) {
+	fig := func(label string, rate float64, p99 time.Duration) gatewayFigures {
+		return gatewayFigures{label, summary{rate: rate, p99: p99}}
+	}
+	rounds := []round{
+		{summary{rate: 1000}, []gatewayFigures{fig("gateway", 400, 10*time.Millisecond), fig("gateway+auth", 300, 20*time.Millisecond)}},
+		{summary{rate: 2000}, []gatewayFigures{fig("gateway", 500, 12*time.Millisecond), fig("gateway+auth", 450, 14*time.Millisecond)}},
+		{summary{rate: 1500}, []gatewayFigures{fig("gateway", 600, 30*time.Millisecond), fig("gateway+auth", 300, 40*time.Millisecond)}},
+	}
+	got := strings.Join(roundsSummary(rounds), "\n")
+	for _, want := range []string{
+		"median of 3 rounds: direct 1500 msgs/s",
+		"median of 3 rounds: gateway 500 msgs/s, 0.400x direct (each: 0.400 0.250 0.400), p99 12.0ms",
+		"median of 3 rounds: gateway+auth 300 msgs/s, 0.225x direct (each: 0.300 0.225 0.200), p99 20.0ms",
+		"authentication costs 25.0% of the gateway's throughput, median of 3 rounds (each: 25.0% 10.0% 50.0%)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {
+		t.Errorf("median of an even count = %v", m)
+	}
+	if m := median(nil); m != 0 {
+		t.Errorf("median of nothing = %v", m)
 	}
 }

@@ -8,6 +8,12 @@
 // Usage:
 //
 //	dmarcload -gateway ./bin/dmarcgate -n 20000 -c 50 -size 4096 [-auth] [-spoofed PCT]
+//	          [-rounds R] [-auth-cost]
+//
+// This machine's speed drifts from minute to minute: -rounds repeats the
+// runs, interleaved, and prints their medians. -auth-cost runs the gateway
+// without and with DKIM-signed mail in each round and prints what
+// authentication costs in throughput.
 package main
 
 import (
@@ -42,6 +48,8 @@ type options struct {
 	domains    int    // sender domains
 	pipelining bool   // pipeline MAIL, RCPT and DATA
 	directOnly bool   // skip the gateway run
+	rounds     int    // how many times the runs are repeated
+	authCost   bool   // each round: the gateway without and with DKIM
 	keep       bool   // keep the gateway's temporary directory
 }
 
@@ -81,6 +89,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.domains, "domains", 10, "sender domains served by the in-process DNS server")
 	fs.BoolVar(&o.pipelining, "pipelining", false, "pipeline MAIL, RCPT and DATA in one write (RFC 2920), as MTAs do")
 	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
+	fs.IntVar(&o.rounds, "rounds", 1, "repeat the runs, interleaved, and print their medians")
+	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the gateway's temporary directory (config, state, log)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -105,6 +115,10 @@ func (o options) validate() error {
 		return fmt.Errorf("-spoofed %d: want 0 to 100", o.spoofed)
 	case o.domains < 1 || o.domains > 100:
 		return fmt.Errorf("-domains %d: want 1 to 100", o.domains)
+	case o.rounds < 1 || o.rounds > 100:
+		return fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
+	case o.authCost && (o.auth || o.spoofed > 0 || o.directOnly):
+		return errors.New("-auth-cost runs both kinds itself: it takes no -auth, -spoofed or -direct-only")
 	}
 	return nil
 }
