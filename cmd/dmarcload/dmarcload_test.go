@@ -419,19 +419,26 @@ func TestMain(m *testing.M) {
 // with signed and spoofed messages; it is skipped while the gateway does
 // not build.
 func TestGatewayRun(t *testing.T) {
-	bin := gatewayBinary(t)
+	runGateway(t, "-n 100 -c 10 -size 2048 -auth -spoofed 50 -domains 2",
+		"gateway+auth 50% spoofed", "sink received 50 of 50 accepted", "spoofed: 50 sent, 0 accepted, 0 relayed", `"550 5.7.26" x50`)
+}
+
+// runGateway runs dmarcload with args against the real gateway, which
+// must succeed and print every line of want; it returns the output.
+func runGateway(t *testing.T, args string, want ...string) string {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	args := []string{"-gateway", bin, "-n", "100", "-c", "10", "-size", "2048", "-auth", "-spoofed", "50", "-domains", "2"}
-	code := run(context.Background(), args, &out, &errOut)
+	code := run(context.Background(), append([]string{"-gateway", gatewayBinary(t)}, strings.Fields(args)...), &out, &errOut)
 	t.Logf("output:\n%s%s", out.String(), errOut.String())
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"gateway+auth 50% spoofed", "sink received 50 of 50 accepted", "spoofed: 50 sent, 0 accepted, 0 relayed", `"550 5.7.26" x50`} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q", want)
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q", w)
 		}
 	}
+	return out.String()
 }
 
 func TestGatewayConfigIsValid(t *testing.T) {
@@ -463,21 +470,10 @@ func TestCPUPerMessage(t *testing.T) {
 // -auth-cost runs the gateway without and with DKIM in every round and
 // gives the medians.
 func TestAuthCostRounds(t *testing.T) {
-	bin := gatewayBinary(t)
-	var out, errOut bytes.Buffer
-	args := []string{"-gateway", bin, "-n", "60", "-c", "5", "-size", "1024", "-domains", "2", "-auth-cost", "-rounds", "2"}
-	code := run(context.Background(), args, &out, &errOut)
-	t.Logf("output:\n%s%s", out.String(), errOut.String())
-	if code != exitOK {
-		t.Fatalf("exit %d", code)
-	}
-	for _, want := range []string{"median of 2 rounds: direct", "median of 2 rounds: gateway ", "median of 2 rounds: gateway+auth ",
-		"authentication costs", "sink received 60 of 60 accepted"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
-	if n := strings.Count(out.String(), "\ngateway+auth "); n != 2 {
+	out := runGateway(t, "-n 60 -c 5 -size 1024 -domains 2 -auth-cost -rounds 2",
+		"median of 2 rounds: direct", "median of 2 rounds: gateway ", "median of 2 rounds: gateway+auth ",
+		"authentication costs", "sink received 60 of 60 accepted")
+	if n := strings.Count(out, "\ngateway+auth "); n != 2 {
 		t.Errorf("%d gateway+auth rows, want 2", n)
 	}
 }
