@@ -76,7 +76,7 @@ func ForgedResults(header []byte, authservID string) []Range {
 		return nil
 	}
 	var out []Range
-	for _, f := range fieldsNamed(HeaderFields(header), "Authentication-Results") {
+	for _, f := range fieldsNamed(header, "Authentication-Results") {
 		p := &arParser{s: f.Value()}
 		if id, ok := p.authservID(); ok && strings.EqualFold(id, authservID) {
 			out = append(out, Range{Start: f.Start, End: f.End})

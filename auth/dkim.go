@@ -92,7 +92,7 @@ func (c *Checker) NewDKIMVerifier(ctx context.Context, kept MessageBuffer) *DKIM
 // rest as it streams in. It reports whether the library runs or will.
 func (v *DKIMVerifier) start() bool {
 	v.flushed = true
-	if !v.truncated && !hasSignatureField(v.header) {
+	if !v.truncated && !hasField(v.header, "DKIM-Signature") {
 		close(v.done)
 		return false
 	}
@@ -111,17 +111,6 @@ func (v *DKIMVerifier) startLibrary() bool {
 	go v.run(pr, v.opts)
 	_, err := pw.Write(v.arrangeHeader())
 	return err == nil
-}
-
-// hasSignatureField reports whether header has a DKIM-Signature field,
-// named as the library matches it (case-insensitive, spaces trimmed).
-func hasSignatureField(header []byte) bool {
-	for _, f := range HeaderFields(header) {
-		if strings.EqualFold(f.Name, "DKIM-Signature") {
-			return true
-		}
-	}
-	return false
 }
 
 func (v *DKIMVerifier) run(pr *io.PipeReader, opts *dkim.VerifyOptions) {

@@ -46,7 +46,7 @@ type sigTags struct {
 // verifier checks.
 func dkimSignatureTags(header []byte) []sigTags {
 	var out []sigTags
-	for _, f := range fieldsNamed(HeaderFields(header), "DKIM-Signature") {
+	for _, f := range fieldsNamed(header, "DKIM-Signature") {
 		out = append(out, parseSigTags(f.Value()))
 	}
 	return out

@@ -37,7 +37,7 @@ var fromParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
 // without a trailing dot, U-labels converted to A-labels (RFC 5890
 // §2.3.2.1); addr is the addr-spec with that domain.
 func ParseFrom(header []byte) (domain string, addr string, err error) {
-	froms := fieldsNamed(HeaderFields(header), "From")
+	froms := fieldsNamed(header, "From")
 	switch {
 	case len(froms) == 0:
 		return "", "", ErrFromMissing

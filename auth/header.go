@@ -51,6 +51,19 @@ func unfold(b []byte) string {
 // library see the same list.
 func HeaderFields(header []byte) []Field {
 	var fields []Field
+	walkFields(header, func(name []byte, start, end int) bool {
+		fields = append(fields, Field{Name: string(name), Raw: header[start:end], Start: start, End: end})
+		return true
+	})
+	return fields
+}
+
+// walkFields calls fn with each field of header, as HeaderFields lists
+// them, until fn returns false: the name (trimmed, as written) and where
+// the field lies. It allocates nothing, for the callers that look for one
+// name among many fields once per message.
+func walkFields(header []byte, fn func(name []byte, start, end int) bool) {
+	start := -1 // of the field being read
 	pos := 0
 	for pos < len(header) {
 		end := lineEnd(header, pos)
@@ -58,21 +71,17 @@ func HeaderFields(header []byte) []Field {
 		if isBlankLine(line) {
 			break
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
-			f := &fields[len(fields)-1]
-			f.End = end
-			f.Raw = header[f.Start:end]
-		} else {
-			fields = append(fields, Field{
-				Name:  fieldName(line),
-				Raw:   header[pos:end],
-				Start: pos,
-				End:   end,
-			})
+		if (line[0] != ' ' && line[0] != '\t') || start < 0 {
+			if start >= 0 && !fn(fieldName(header[start:pos]), start, pos) {
+				return
+			}
+			start = pos
 		}
 		pos = end
 	}
-	return fields
+	if start >= 0 {
+		fn(fieldName(header[start:pos]), start, pos)
+	}
 }
 
 // HeaderEnd returns the length of the header block of msg including the
@@ -102,20 +111,35 @@ func isBlankLine(line []byte) bool {
 	return len(line) == 0 || string(line) == "\n" || string(line) == "\r\n"
 }
 
-func fieldName(line []byte) string {
-	if i := bytes.IndexByte(line, ':'); i >= 0 {
-		line = line[:i]
+// fieldName is the name of the field starting at raw: what precedes the
+// first colon (the whole first line without one), trimmed.
+func fieldName(raw []byte) []byte {
+	first := raw[:lineEnd(raw, 0)]
+	if i := bytes.IndexByte(first, ':'); i >= 0 {
+		first = first[:i]
 	}
-	return strings.TrimSpace(string(line))
+	return bytes.TrimSpace(first)
 }
 
-// fieldsNamed returns the fields whose name matches name case-insensitively.
-func fieldsNamed(fields []Field, name string) []Field {
+// fieldsNamed returns the fields of header whose name matches name
+// case-insensitively (Unicode folding, as the DKIM library matches).
+func fieldsNamed(header []byte, name string) []Field {
 	var out []Field
-	for _, f := range fields {
-		if strings.EqualFold(f.Name, name) {
-			out = append(out, f)
+	walkFields(header, func(n []byte, start, end int) bool {
+		if bytes.EqualFold(n, []byte(name)) {
+			out = append(out, Field{Name: string(n), Raw: header[start:end], Start: start, End: end})
 		}
-	}
+		return true
+	})
 	return out
+}
+
+// hasField reports whether header has a field named name.
+func hasField(header []byte, name string) bool {
+	found := false
+	walkFields(header, func(n []byte, _, _ int) bool {
+		found = bytes.EqualFold(n, []byte(name))
+		return !found
+	})
+	return found
 }

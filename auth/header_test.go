@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +66,55 @@ func TestHeaderFieldsEdges(t *testing.T) {
 			t.Errorf("HeaderEnd(%q) = %d, want %d", tt.block, end, tt.end)
 		}
 	}
+}
+
+// fieldsNamed and hasField find what HeaderFields lists, matched as the
+// DKIM library matches names (Unicode case folding: U+212A is a K).
+func TestFieldsNamed(t *testing.T) {
+	block := []byte("From: a@a.example\r\nDKIM-Signature: one\r\n\tfolded\r\nsubject: x\r\n" +
+		"d\u212aim-signature: two\r\nno colon here\r\nfrom : b@b.example\r\n\r\nFrom: body@c.example\r\n")
+	for _, tc := range []struct {
+		name string
+		raws []string
+	}{
+		{"From", []string{"From: a@a.example\r\n", "from : b@b.example\r\n"}},
+		{"DKIM-Signature", []string{"DKIM-Signature: one\r\n\tfolded\r\n", "d\u212aim-signature: two\r\n"}},
+		{"no colon here", []string{"no colon here\r\n"}},
+		{"To", nil},
+	} {
+		got := fieldsNamed(block, tc.name)
+		var raws []string
+		for _, f := range got {
+			raws = append(raws, string(f.Raw))
+			if string(block[f.Start:f.End]) != string(f.Raw) {
+				t.Errorf("%s: Start/End %d/%d do not locate %q", tc.name, f.Start, f.End, f.Raw)
+			}
+		}
+		if !slices.Equal(raws, tc.raws) {
+			t.Errorf("fieldsNamed(%q) = %q, want %q", tc.name, raws, tc.raws)
+		}
+		if hasField(block, tc.name) != (len(tc.raws) > 0) {
+			t.Errorf("hasField(%q) = %v", tc.name, !(len(tc.raws) > 0))
+		}
+	}
+}
+
+func FuzzFieldsNamed(f *testing.F) {
+	f.Add([]byte("From: a\r\n b\r\nfrom: c\r\n\r\nFrom: d"), "FROM")
+	f.Add([]byte(" x: y\nK: 1\n\u212a: 2\n"), "k")
+	f.Fuzz(func(t *testing.T, block []byte, name string) {
+		var want []Field
+		for _, fl := range HeaderFields(block) {
+			if strings.EqualFold(fl.Name, name) {
+				want = append(want, fl)
+			}
+		}
+		got := fieldsNamed(block, name)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("fieldsNamed = %+v, HeaderFields gives %+v", got, want)
+		}
+		if hasField(block, name) != (len(want) > 0) {
+			t.Fatalf("hasField = %v with %d matching fields", !(len(want) > 0), len(want))
+		}
+	})
 }
