@@ -16,6 +16,9 @@ import (
 // DKIM-Signature field changes no other signature's hash unless that
 // signature signed DKIM-Signature fields, which signers rarely do.
 func (v *DKIMVerifier) arrangeHeader() []byte {
+	if v.truncated || len(fieldsNamed(v.header, "DKIM-Signature")) <= v.max {
+		return v.header // the usual case: nothing to arrange
+	}
 	fields := HeaderFields(v.header)
 	var sigs []int // indexes into fields
 	for i, f := range fields {
