@@ -26,9 +26,6 @@ func (v *DKIMVerifier) arrangeHeader() []byte {
 			sigs = append(sigs, i)
 		}
 	}
-	if len(sigs) <= v.max || v.truncated {
-		return v.header
-	}
 	tags := dkimSignatureTags(v.header)
 	fromDomain, _, _ := ParseFrom(v.header)
 	pos := make([]int, len(sigs)) // header-order signature numbers
