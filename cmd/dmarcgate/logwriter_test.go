@@ -37,7 +37,7 @@ func (o *slowOut) String() string {
 }
 
 func TestLogWriterKeepsEveryLineInOrder(t *testing.T) {
-	out := &slowOut{delay: time.Millisecond}
+	out := &slowOut{delay: 2 * time.Millisecond}
 	w := newLogWriter(out)
 	const writers, lines = 8, 500
 	var wg sync.WaitGroup

@@ -245,12 +245,13 @@ func TestLimits(t *testing.T) {
 		step("MAIL FROM:<a@nopolicy.example>", "250")
 		step("RCPT TO:<bob@example.org>", "250")
 		step("DATA", "354")
+		// 24 pieces 50 ms apart: each pause far below read_timeout.
 		msg := message("a@nopolicy.example", "slow")
-		lines := strings.SplitAfter(msg, "\r\n")
+		const pieces = 24
 		start := time.Now()
-		for _, l := range lines {
-			io.WriteString(c, l)
-			time.Sleep(1200 * time.Millisecond / time.Duration(len(lines)))
+		for i := range pieces {
+			io.WriteString(c, msg[i*len(msg)/pieces:(i+1)*len(msg)/pieces])
+			time.Sleep(50 * time.Millisecond)
 		}
 		step(".", "250")
 		if took := time.Since(start); took < 1200*time.Millisecond {
