@@ -233,6 +233,11 @@ func copyBody(tx *bbolt.Tx, rec *record) (*storedBody, error) {
 	return &storedBody{ReaderAt: inlineBody(*buf), size: int64(len(*buf)), close: release}, nil
 }
 
+// inMemoryBody is a body that never left memory (a fresh entry's).
+func inMemoryBody(b []byte) *storedBody {
+	return &storedBody{ReaderAt: inlineBody(b), size: int64(len(b)), close: func() error { return nil }}
+}
+
 func (q *Queue) openSpooled(rec *record) (*storedBody, error) {
 	f, err := os.Open(q.spoolPath(rec.ID))
 	if err != nil {

@@ -35,10 +35,16 @@ func (q *Queue) attempt(ctx context.Context, id string) (record func()) {
 		q.signal() // the dispatcher may sleep past this entry's new time
 		return nil
 	}
+	return q.deliver(ctx, rec, body, bodyErr)
+}
+
+// deliver attempts rec once with its body (closed here) and returns what
+// records the outcome.
+func (q *Queue) deliver(ctx context.Context, rec *record, body *storedBody, bodyErr error) (record func()) {
 	var results []result
 	var headers []byte
 	if bodyErr != nil {
-		q.log.Error("queue: reading body", "id", id, "err", bodyErr)
+		q.log.Error("queue: reading body", "id", rec.ID, "err", bodyErr)
 		results = deferAll(rec.To, bodyErr)
 	} else {
 		reader := func() io.Reader { return deliveredReader(rec.Prefix, body.ReaderAt, body.size, rec.Omit) }

@@ -570,3 +570,72 @@ func TestPresetIDAndPerMessageSmarthost(t *testing.T) {
 		t.Fatal("the message's own smarthost was ignored")
 	}
 }
+
+// A message enqueued while a worker waits goes to that worker with the
+// body still in memory; one enqueued while none runs is read back from the
+// database when its turn comes. The stored copy is overwritten here (in
+// the same commit) so that the delivered bytes show which was used.
+func TestFreshEntryHandedToIdleWorker(t *testing.T) {
+	db, dir := openDB(t)
+	relay := smtpsink.Start(t, smtpsink.Options{})
+	cfg := testConfig(dir)
+	cfg.RelayAddr = relay.Addr()
+	cfg.Workers = 1
+	q := newQueue(t, db, cfg)
+	const stored = "Subject: stored\r\n\r\nread back from the database\r\n"
+	send := func(body string) string {
+		t.Helper()
+		b := q.NewBody()
+		io.WriteString(b, body)
+		m := &Message{ID: NewID(), Route: RouteRelay, From: "a@x.test", To: []string{"b@y.test"}}
+		_, err := q.Enqueue(context.Background(), m, b, func(tx *bbolt.Tx) error {
+			return tx.Bucket(bodyBucket).Put([]byte(m.ID), []byte(stored))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
+	}
+
+	// No worker yet: the schedule, then the database.
+	send(origBody)
+	start(t, q)
+	got, err := relay.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[0].Data) != stored {
+		t.Fatalf("entry enqueued before Start delivered %q, want the stored copy", got[0].Data)
+	}
+	waitEmpty(t, q)
+
+	// The worker is idle now. It may not be waiting yet at the very
+	// first try; one of a few tries must find it.
+	const tries = 20
+	fromMemory := 0
+	for i := range tries {
+		send(origBody)
+		got, err := relay.Wait(2+i, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch string(got[1+i].Data) {
+		case origBody:
+			fromMemory++
+		case stored:
+		default:
+			t.Fatalf("delivered %q", got[1+i].Data)
+		}
+		waitEmpty(t, q)
+		if fromMemory >= 3 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if fromMemory < 3 {
+		t.Fatalf("%d of up to %d messages enqueued with the worker idle were handed over in memory", fromMemory, tries)
+	}
+	if d := q.Stats().Depth; d != 0 {
+		t.Errorf("%d entries left", d)
+	}
+}

@@ -49,10 +49,36 @@ func (q *Queue) Enqueue(ctx context.Context, m *Message, body *Body, extra func(
 		}
 		return "", err
 	}
-	q.index.track(rec)
-	q.signal()
-	m.ID = rec.ID
-	return rec.ID, nil
+	id := rec.ID
+	if inline == nil || rec.Held || !q.handOff(rec, inline) {
+		q.index.track(rec)
+		q.signal()
+	}
+	m.ID = id
+	return id, nil
+}
+
+// freshEntry is a just-committed entry with its body, still in memory,
+// handed to an idle worker.
+type freshEntry struct {
+	rec  *record
+	body []byte
+}
+
+// handOff gives a just-committed entry straight to an idle worker, so that
+// its first attempt needs neither the dispatcher nor a read of what was
+// just written. It reports false when no worker is waiting (or none runs):
+// the entry then waits its turn in the schedule. After true, rec belongs
+// to the worker.
+func (q *Queue) handOff(rec *record, body []byte) bool {
+	q.index.trackClaimed(rec)
+	select {
+	case q.fresh <- freshEntry{rec: rec, body: body}:
+		return true
+	default:
+		q.index.release(rec.ID, rec.NextAttempt)
+		return false
+	}
 }
 
 // newRecord copies m (the caller keeps its slices) and sets what the queue

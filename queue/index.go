@@ -47,6 +47,15 @@ func (x *index) track(rec *record) {
 	queueDepth.Set(float64(len(x.items)))
 }
 
+// trackClaimed adds a new entry that its first delivery has already
+// claimed: it enters the schedule at its release.
+func (x *index) trackClaimed(rec *record) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.items[rec.ID] = &item{id: rec.ID, received: rec.Received, next: rec.NextAttempt, busy: true}
+	queueDepth.Set(float64(len(x.items)))
+}
+
 // forget drops an entry that was delivered, bounced or deleted.
 func (x *index) forget(id string) {
 	x.mu.Lock()

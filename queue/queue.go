@@ -124,6 +124,7 @@ type Queue struct {
 	log      *slog.Logger
 	index    *index
 	pool     *pool
+	fresh    chan freshEntry // Enqueue to an idle worker; see handOff
 
 	run runState
 }
@@ -152,6 +153,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		log:      cfg.Logger,
 		index:    newIndex(),
 		pool:     newPool(cfg.IdleConnTimeout, cfg.MaxConnMessages, cfg.Workers),
+		fresh:    make(chan freshEntry),
 	}
 	if err := os.MkdirAll(q.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)

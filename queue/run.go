@@ -115,27 +115,31 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, work chan<- st
 	}
 }
 
-// worker delivers entries until workCtx ends. It records each outcome in
+// worker delivers entries until workCtx ends: those the dispatcher hands
+// it, and fresh ones Enqueue hands it directly. It records each outcome in
 // the background and goes on with the next entry, so that waiting for a
 // commit does not idle it; finishing bounds how many outcomes wait.
 func (q *Queue) worker(workCtx, deliverCtx context.Context, wg *sync.WaitGroup, work <-chan string, finishing chan struct{}) {
 	defer wg.Done()
 	for {
+		var record func()
 		select {
 		case id := <-work:
-			record := q.attempt(deliverCtx, id)
-			if record == nil {
-				continue
-			}
-			finishing <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-finishing; wg.Done() }()
-				record()
-			}()
+			record = q.attempt(deliverCtx, id)
+		case f := <-q.fresh:
+			record = q.deliver(deliverCtx, f.rec, inMemoryBody(f.body), nil)
 		case <-workCtx.Done():
 			return
 		}
+		if record == nil {
+			continue
+		}
+		finishing <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-finishing; wg.Done() }()
+			record()
+		}()
 	}
 }
 

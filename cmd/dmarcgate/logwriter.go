@@ -3,7 +3,13 @@ package main
 import (
 	"io"
 	"sync"
+	"time"
 )
+
+// logPace is the least time between two writes under load: the lines of
+// a busy moment leave together, one write syscall per logPace at most
+// instead of one per few lines. A line after a quiet spell leaves at once.
+const logPace = 2 * time.Millisecond
 
 // maxLogBacklog bounds the log bytes waiting to be written; past it,
 // writers wait, as they would on a slow stderr.
@@ -13,12 +19,13 @@ const maxLogBacklog = 256 << 10
 // own. slog holds its lock while it writes: with stderr written directly,
 // every session waits on that write syscall (or on a slow supervisor
 // reading the pipe) in turn. Here a line is appended under a short lock;
-// a line alone goes out at once, and under load the lines that arrive
-// during one write go out together in the next.
+// a line alone goes out at once, and under load the lines of logPace go
+// out together in the next write.
 type logWriter struct {
 	out  io.Writer
 	wake chan struct{} // holds a signal while pending has lines
 	done chan struct{} // closed when the writing goroutine ends
+	pace time.Duration // logPace; tests change it
 
 	mu      sync.Mutex
 	room    sync.Cond // broadcast when pending is taken
@@ -27,7 +34,7 @@ type logWriter struct {
 }
 
 func newLogWriter(out io.Writer) *logWriter {
-	w := &logWriter{out: out, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &logWriter{out: out, wake: make(chan struct{}, 1), done: make(chan struct{}), pace: logPace}
 	w.room.L = &w.mu
 	go w.run()
 	return w
@@ -57,7 +64,12 @@ func (w *logWriter) Write(p []byte) (int, error) {
 func (w *logWriter) run() {
 	defer close(w.done)
 	var batch []byte
+	var last time.Time // when the last write began
 	for range w.wake {
+		if wait := w.pace - time.Since(last); wait > 0 {
+			time.Sleep(wait) // more lines join this write meanwhile
+		}
+		last = time.Now()
 		w.mu.Lock()
 		batch, w.pending = w.pending, batch[:0]
 		closed := w.closed

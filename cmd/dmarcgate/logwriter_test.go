@@ -128,3 +128,36 @@ func TestLogWriterBacklogIsBounded(t *testing.T) {
 		t.Errorf("%d lines written", n)
 	}
 }
+
+// A steady trickle of lines, each of which would otherwise find the writer
+// idle, is written at most once per pace; the first line does not wait.
+func TestLogWriterPacesWritesUnderLoad(t *testing.T) {
+	out := &slowOut{}
+	w := newLogWriter(out)
+	w.pace = 50 * time.Millisecond
+	start := time.Now()
+	fmt.Fprintf(w, "first\n")
+	for out.String() == "" {
+		time.Sleep(time.Millisecond)
+	}
+	if waited := time.Since(start); waited > 40*time.Millisecond {
+		t.Errorf("the first line waited %v", waited)
+	}
+	const lines = 100
+	for i := range lines {
+		fmt.Fprintf(w, "line %d\n", i)
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	w.Close()
+	if got := strings.Count(out.String(), "\n"); got != lines+1 {
+		t.Fatalf("%d of %d lines written", got, lines+1)
+	}
+	// One write per pace, plus the first and the one at Close.
+	if most := int(elapsed/w.pace) + 2; out.writes > most {
+		t.Errorf("%d writes in %v at a pace of %v: want at most %d", out.writes, elapsed, w.pace, most)
+	}
+	if out.writes < 2 {
+		t.Errorf("%d writes: the first line should have gone alone", out.writes)
+	}
+}
