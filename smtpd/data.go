@@ -105,10 +105,15 @@ func (s *session) message(v *Verdict, header []byte) *queue.Message {
 	for i, r := range s.rcpts {
 		rcpts[i] = quoteAddress(r)
 	}
-	prefix := receivedHeader(s.helo(), s.ip, s.srv.Config.Hostname, id, s.rcpts, s.tlsState(), s.opts.UTF8, now)
-	prefix += v.AuthResults
+	received := receivedHeader(s.helo(), s.ip, s.srv.Config.Hostname, id, s.rcpts, s.tlsState(), s.opts.UTF8, now)
+	quarantine := ""
 	if v.Action == ActionQuarantine {
-		prefix += s.srv.Evaluator.Policy.QuarantineHeader + "\r\n"
+		quarantine = s.srv.Evaluator.Policy.QuarantineHeader
+	}
+	prefix := make([]byte, 0, len(received)+len(v.AuthResults)+len(quarantine)+2)
+	prefix = append(append(prefix, received...), v.AuthResults...)
+	if quarantine != "" {
+		prefix = append(append(prefix, quarantine...), "\r\n"...)
 	}
 	m := &queue.Message{
 		ID:       id,
@@ -118,7 +123,7 @@ func (s *session) message(v *Verdict, header []byte) *queue.Message {
 		To:       rcpts,
 		UTF8:     s.opts.UTF8,
 		Body8Bit: s.opts.Body == smtp.Body8BitMIME,
-		Prefix:   []byte(prefix),
+		Prefix:   prefix,
 		Received: now,
 	}
 	for _, r := range auth.ForgedResults(header, s.srv.Evaluator.Policy.AuthservID) {

@@ -138,6 +138,7 @@ type limitedConn struct {
 	ip       string
 	deadline time.Time
 	armed    time.Time // the read deadline last set by Read
+	wArmed   time.Time // the write deadline last set
 	once     sync.Once
 }
 
@@ -164,6 +165,21 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 
 // SetReadDeadline is ours alone (see Read).
 func (c *limitedConn) SetReadDeadline(time.Time) error { return nil }
+
+// SetWriteDeadline is called by go-smtp before every reply, with
+// read_timeout from now. As in Read, a deadline set less than a sixteenth
+// of read_timeout (at most a second) before the one asked for is kept: a
+// reply that cannot leave in time is no less stuck for it. An earlier or a
+// cleared deadline is set at once.
+func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	if lag := t.Sub(c.wArmed); t.IsZero() || lag < 0 || lag >= min(c.l.idle/16, time.Second) {
+		if err := c.Conn.SetWriteDeadline(t); err != nil {
+			return err
+		}
+		c.wArmed = t
+	}
+	return nil
+}
 
 func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.l.release(c) })

@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"crypto/tls"
-	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -12,19 +11,33 @@ import (
 // receivedHeader builds the trace field of RFC 5321 §4.4, with the TLS
 // version and cipher when the session used STARTTLS (as Postfix does).
 func receivedHeader(helo string, ip net.IP, by, id string, rcpts []string, tlsState *tls.ConnectionState, utf8 bool, now time.Time) string {
-	var b strings.Builder
-	b.WriteString("Received: from ")
-	b.WriteString(sanitizeToken(helo))
-	fmt.Fprintf(&b, " ([%s])\r\n\tby %s (dmarcgate) with %s", ipLiteral(ip), by, protocolName(tlsState != nil, utf8))
+	b := make([]byte, 0, 256)
+	b = append(b, "Received: from "...)
+	b = append(b, sanitizeToken(helo)...)
+	b = append(b, " (["...)
+	b = append(b, ipLiteral(ip)...)
+	b = append(b, "])\r\n\tby "...)
+	b = append(b, by...)
+	b = append(b, " (dmarcgate) with "...)
+	b = append(b, protocolName(tlsState != nil, utf8)...)
 	if tlsState != nil {
-		fmt.Fprintf(&b, "\r\n\t(using %s with cipher %s)", tls.VersionName(tlsState.Version), tls.CipherSuiteName(tlsState.CipherSuite))
+		b = append(b, "\r\n\t(using "...)
+		b = append(b, tls.VersionName(tlsState.Version)...)
+		b = append(b, " with cipher "...)
+		b = append(b, tls.CipherSuiteName(tlsState.CipherSuite)...)
+		b = append(b, ')')
 	}
-	fmt.Fprintf(&b, " id %s", id)
+	b = append(b, " id "...)
+	b = append(b, id...)
 	if len(rcpts) == 1 && !hasControl(rcpts[0]) {
-		fmt.Fprintf(&b, "\r\n\tfor <%s>", quoteAddress(rcpts[0]))
+		b = append(b, "\r\n\tfor <"...)
+		b = append(b, quoteAddress(rcpts[0])...)
+		b = append(b, '>')
 	}
-	fmt.Fprintf(&b, ";\r\n\t%s\r\n", now.Format(time.RFC1123Z))
-	return b.String()
+	b = append(b, ";\r\n\t"...)
+	b = now.AppendFormat(b, time.RFC1123Z)
+	b = append(b, "\r\n"...)
+	return string(b)
 }
 
 // protocolName gives the "with" keyword (RFC 3848, RFC 6531 §3.7.3).
@@ -52,9 +65,12 @@ func sanitizeToken(s string) string {
 	if s == "" {
 		return "unknown"
 	}
+	if len(s) <= 255 && !strings.ContainsFunc(s, func(r rune) bool { return breaksToken(r) || r == utf8.RuneError }) {
+		return s // the usual case: nothing to change (an invalid byte would become U+FFFD)
+	}
 	var b strings.Builder
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f || r == '(' || r == ')' || r == ';' || r == '\\' {
+		if breaksToken(r) {
 			b.WriteByte('?')
 			continue
 		}
@@ -69,4 +85,9 @@ func sanitizeToken(s string) string {
 		out = out[:n]
 	}
 	return out
+}
+
+// breaksToken: r is unprintable or would end the token or the comment.
+func breaksToken(r rune) bool {
+	return r <= ' ' || r == 0x7f || r == '(' || r == ')' || r == ';' || r == '\\'
 }

@@ -124,3 +124,18 @@ func TestOversizedHeaderRefused(t *testing.T) {
 		t.Errorf("1.2 MB header section: %s, want 552 5.3.4", got)
 	}
 }
+
+// The pct sample draw covers 0-99 and nothing else.
+func TestRollStaysInRange(t *testing.T) {
+	seen := map[int]bool{}
+	for range 20000 {
+		n := roll()
+		if n < 0 || n >= 100 {
+			t.Fatalf("roll() = %d", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) != 100 {
+		t.Errorf("%d of 100 values drawn in 20000 rolls", len(seen))
+	}
+}
