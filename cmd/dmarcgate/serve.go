@@ -34,6 +34,7 @@ func cmdServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	withCommitProc()
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
 	return serve(ctx, cfg, newLogger(cfg, logs), nil)
