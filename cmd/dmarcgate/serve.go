@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string) error {
 		return err
 	}
 	withCommitProc()
+	defer startGCFloor()()
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
 	return serve(ctx, cfg, newLogger(cfg, logs), nil)
