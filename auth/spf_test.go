@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -42,19 +43,19 @@ func spfZone() resolvertest.Zone {
 	return z
 }
 
-func TestSPF(t *testing.T) {
-	c, srv := newTestChecker(t, spfZone())
-	srv.Fail("servfail.example.", dns.RcodeServerFailure)
-	srv.Silence("silent.example.")
+// spfCheckCase is one check of spfZone and what it must give.
+type spfCheckCase struct {
+	name           string
+	ip             net.IP
+	helo, mailFrom string
+	want           policy.Result
+	domain, scope  string
+	errHas         string
+}
+
+func spfCases() []spfCheckCase {
 	ip := net.ParseIP("192.0.2.1")
-	tests := []struct {
-		name           string
-		ip             net.IP
-		helo, mailFrom string
-		want           policy.Result
-		domain, scope  string
-		errHas         string
-	}{
+	return []spfCheckCase{
 		{"pass", ip, "h.example", "a@pass.example", policy.Pass, "pass.example", ScopeMailFrom, ""},
 		{"pass ipv6", net.ParseIP("2001:db8::25"), "h.example", "a@pass.example", policy.Pass, "pass.example", ScopeMailFrom, ""},
 		{"pass via mx", ip, "h.example", "a@mx.example", policy.Pass, "mx.example", ScopeMailFrom, ""},
@@ -81,6 +82,13 @@ func TestSPF(t *testing.T) {
 		{"empty local part", ip, "h.example", "@pass.example", policy.Pass, "pass.example", ScopeMailFrom, ""},
 		{"invalid ip", nil, "h.example", "a@pass.example", policy.PermError, "pass.example", ScopeMailFrom, "IP"},
 	}
+}
+
+func TestSPF(t *testing.T) {
+	c, srv := newTestChecker(t, spfZone())
+	srv.Fail("servfail.example.", dns.RcodeServerFailure)
+	srv.Silence("silent.example.")
+	tests := spfCases()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := c.SPF(context.Background(), tt.ip, tt.helo, tt.mailFrom)
@@ -127,5 +135,33 @@ func TestSPFIdentity(t *testing.T) {
 			t.Errorf("spfIdentity(%q, %q) = %q %q %q, want %q %q %q",
 				tt.helo, tt.from, local, domain, scope, tt.local, tt.domain, tt.scope)
 		}
+	}
+}
+
+// SPFCached answers only from the cache: on a cold cache it declines every
+// check that needs DNS; once SPF has run, it gives SPF's very outcome for
+// every check whose answers could be cached (failures to resolve are not).
+func TestSPFCachedMatchesSPF(t *testing.T) {
+	uncacheable := map[string]bool{"temperror servfail": true, "temperror include servfail": true, "temperror timeout": true}
+	noDNS := map[string]bool{"helo address literal": true, "helo single label": true, "invalid ip": true}
+	ctx := context.Background()
+	for _, tt := range spfCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			c, srv := newTestChecker(t, spfZone()) // a cold cache each
+			srv.Fail("servfail.example.", dns.RcodeServerFailure)
+			srv.Silence("silent.example.")
+			cold, ok := c.SPFCached(ctx, tt.ip, tt.helo, tt.mailFrom)
+			if ok != noDNS[tt.name] {
+				t.Fatalf("cold cache: ok=%v (%+v)", ok, cold)
+			}
+			want := c.SPF(ctx, tt.ip, tt.helo, tt.mailFrom)
+			got, ok := c.SPFCached(ctx, tt.ip, tt.helo, tt.mailFrom)
+			if ok == uncacheable[tt.name] {
+				t.Fatalf("after SPF: ok=%v (%+v)", ok, got)
+			}
+			if ok && !reflect.DeepEqual(got, want) {
+				t.Errorf("SPFCached = %+v, SPF = %+v", got, want)
+			}
+		})
 	}
 }

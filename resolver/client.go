@@ -109,6 +109,10 @@ func (c *Client) lookup(ctx context.Context, fqdn string, qtype uint16) (*Answer
 		dnsCacheHits.Inc()
 		return cachedAnswer(e, now), e.fail
 	}
+	if missed, _ := ctx.Value(cacheOnlyKey{}).(*atomic.Bool); missed != nil {
+		missed.Store(true)
+		return nil, &failure{kind: outcomeTemporary, msg: "not in the cache (cache-only lookup)"}
+	}
 	c.misses.Add(1)
 	dnsCacheMisses.Inc()
 	call, started := c.flights.join(q, func() flightResult {
@@ -123,6 +127,20 @@ func (c *Client) lookup(ctx context.Context, fqdn string, qtype uint16) (*Answer
 	case <-ctx.Done():
 		return nil, contextFailure(ctx.Err())
 	}
+}
+
+// cacheOnlyKey marks a context whose lookups stay in the cache.
+type cacheOnlyKey struct{}
+
+// CacheOnly returns a context under which the Client answers from its
+// cache alone: a question the cache cannot answer fails at once with a
+// temporary error (counted neither as a hit nor as a miss), and missed
+// records that this happened. It is for work worth doing inline when no
+// lookup has to wait for the network, and otherwise in the background,
+// again, with the network.
+func CacheOnly(ctx context.Context) (cacheCtx context.Context, missed *atomic.Bool) {
+	missed = new(atomic.Bool)
+	return context.WithValue(ctx, cacheOnlyKey{}, missed), missed
 }
 
 // resolve asks upstream, records metrics and caches what may be cached.

@@ -481,3 +481,45 @@ func TestInvalidNameRejected(t *testing.T) {
 		t.Errorf("invalid names reached the server %d times", srv.TotalQueries())
 	}
 }
+
+// Under CacheOnly a question the cache cannot answer fails at once as
+// temporary, sends nothing and is counted neither way; cached answers,
+// negative ones included, come back as usual.
+func TestCacheOnlyNeverQueries(t *testing.T) {
+	srv := resolvertest.Start(t, zone)
+	c, _ := newTestClient(t, Config{}, srv)
+	cacheCtx, missed := CacheOnly(context.Background())
+	_, err := c.Query(cacheCtx, "_dmarc.example.org", dns.TypeTXT)
+	if !errors.Is(err, ErrTemporary) || !missed.Load() {
+		t.Fatalf("uncached question: %v, missed=%v; want a temporary error and missed", err, missed.Load())
+	}
+	if got := srv.QueryCount("_dmarc.example.org", dns.TypeTXT); got != 0 {
+		t.Fatalf("server saw %d queries under CacheOnly", got)
+	}
+	if s := c.Stats(); s.CacheHits != 0 || s.CacheMisses != 0 || s.QueriesSent != 0 {
+		t.Errorf("stats after a cache-only miss = %+v", s)
+	}
+
+	// Fill the cache, a positive and a negative answer.
+	ctx := context.Background()
+	if _, err := c.Query(ctx, "_dmarc.example.org", dns.TypeTXT); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(ctx, "missing.example.org", dns.TypeTXT); !errors.Is(err, ErrNXDomain) {
+		t.Fatal(err)
+	}
+	cacheCtx, missed = CacheOnly(ctx)
+	ans, err := c.Query(cacheCtx, "_DMARC.example.org", dns.TypeTXT)
+	if err != nil || !ans.FromCache || len(ans.RRs) != 1 {
+		t.Fatalf("cached answer under CacheOnly: %+v, %v", ans, err)
+	}
+	if _, err := c.Query(cacheCtx, "missing.example.org", dns.TypeTXT); !errors.Is(err, ErrNXDomain) {
+		t.Fatalf("cached NXDOMAIN under CacheOnly: %v", err)
+	}
+	if missed.Load() {
+		t.Error("missed set although both answers were cached")
+	}
+	if got := srv.QueryCount("_dmarc.example.org", dns.TypeTXT); got != 1 {
+		t.Errorf("server saw %d queries, want the one that filled the cache", got)
+	}
+}

@@ -52,7 +52,8 @@ func (s *session) snapshot() *session {
 func (s *session) helo() string { return s.conn.Hostname() }
 
 // Mail starts a transaction; SPF needs only the IP, HELO and MAIL FROM, so it
-// runs now, concurrently with RCPT and DATA.
+// runs now: at once when its DNS answers are cached, otherwise concurrently
+// with RCPT and DATA.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
 	if hasControl(from) {
@@ -69,6 +70,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	spf := make(chan auth.SPFOutcome, 1)
 	s.spf = spf
 	ctx, ip, helo, checker := s.ctx, s.ip, s.helo(), s.srv.Evaluator.Checker
+	if out, ok := checker.SPFCached(ctx, ip, helo, from); ok {
+		spf <- out
+		return nil
+	}
 	go func() { spf <- checker.SPF(ctx, ip, helo, from) }()
 	return nil
 }
