@@ -50,9 +50,12 @@ func (q *Queue) Enqueue(ctx context.Context, m *Message, body *Body, extra func(
 		return "", err
 	}
 	id := rec.ID
-	if inline == nil || rec.Held || !q.handOff(rec, inline) {
+	switch {
+	case inline == nil || rec.Held:
 		q.index.track(rec)
 		q.signal()
+	case !q.handOff(rec, inline):
+		q.signal() // handOff scheduled it
 	}
 	m.ID = id
 	return id, nil
@@ -68,8 +71,8 @@ type freshEntry struct {
 // handOff gives a just-committed entry straight to an idle worker, so that
 // its first attempt needs neither the dispatcher nor a read of what was
 // just written. It reports false when no worker is waiting (or none runs):
-// the entry then waits its turn in the schedule. After true, rec belongs
-// to the worker.
+// the entry is then in the schedule, waiting its turn. After true, rec
+// belongs to the worker.
 func (q *Queue) handOff(rec *record, body []byte) bool {
 	q.index.trackClaimed(rec)
 	select {
