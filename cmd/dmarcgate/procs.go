@@ -9,8 +9,8 @@ import (
 // than the CPUs it found, unless GOMAXPROCS is set. Under load the group
 // commit waits in fdatasync, holding a P, about a third of the time. With
 // no P to spare the runtime's monitor keeps taking that P back and handing
-// it to another thread (about 460 times a second at C=50 in make bench on
-// 2 CPUs; 240 with a spare P); with one spare, the other goroutines keep
+// it to another thread (about 450 times a second at C=50 in make bench on
+// 2 CPUs; 310 with a spare P); with one spare, the other goroutines keep
 // every CPU busy while the commit waits on the disk. Measured: about 10%
 // more throughput at C=50; two spare Ps did no better.
 func withCommitProc() {
