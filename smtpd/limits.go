@@ -139,16 +139,53 @@ type limitedConn struct {
 	deadline time.Time
 	armed    time.Time // the read deadline last set by Read
 	wArmed   time.Time // the write deadline last set
+	held     []byte    // replies not yet sent (see Write)
 	once     sync.Once
 }
 
-// Read re-arms the idle deadline on every read, capped by the session
+// maxHeldReplies bounds what Write holds back; a longer run of replies (a
+// client pipelining hundreds of commands) goes out in pieces this size.
+const maxHeldReplies = 4096
+
+// Write holds replies back until the session next waits for input (Read)
+// or ends (Close). A client that pipelines (RFC 2920) gets the replies to a
+// group of commands in one segment, as §3.2 allows a server to send them,
+// instead of one write per reply; a client that waits for each reply sees
+// no change, since go-smtp reads right after it replies. go-smtp writes,
+// reads and closes a connection from one goroutine, so held needs no lock.
+func (c *limitedConn) Write(b []byte) (int, error) {
+	if len(c.held)+len(b) > maxHeldReplies {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
+		if len(b) > maxHeldReplies {
+			return c.Conn.Write(b)
+		}
+	}
+	c.held = append(c.held, b...)
+	return len(b), nil
+}
+
+// flush sends the held replies (under the write deadline go-smtp set).
+func (c *limitedConn) flush() error {
+	if len(c.held) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.held)
+	c.held = c.held[:0]
+	return err
+}
+
+// Read sends the held replies first, then re-arms the idle deadline on every read, capped by the session
 // deadline. go-smtp arms its own deadline only per command line, which would
 // otherwise bound a whole DATA transfer by read_timeout. A deadline less
 // than a sixteenth of the idle time (at most a second) older than needed is
 // left as it is: a session reads several times per message, and each
 // re-arming is a timer operation.
 func (c *limitedConn) Read(b []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
 	idle := c.l.idleTimeout()
 	d := time.Now().Add(idle)
 	if d.After(c.deadline) {
@@ -183,6 +220,7 @@ func (c *limitedConn) SetWriteDeadline(t time.Time) error {
 
 func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.l.release(c) })
+	_ = c.flush() // the last reply (221, 421) before the connection goes
 	return c.Conn.Close()
 }
 

@@ -177,8 +177,11 @@ func TestWriteDeadlineRearmedOnlyWhenAged(t *testing.T) {
 	if err := c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Write([]byte("250 ok\r\n")); err == nil {
-		t.Error("a write past its deadline succeeded")
+	if _, err := c.Write([]byte("250 ok\r\n")); err != nil {
+		t.Fatal(err) // held until the next read
+	}
+	if _, err := c.Read(make([]byte, 16)); err == nil {
+		t.Error("a reply past its write deadline was sent")
 	}
 }
 
