@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -318,10 +319,12 @@ func (q *Queue) logAttempt(rec *record, t target, addr string, res []result, d t
 	case bounced:
 		outcome = "bounced"
 	}
-	q.log.Info("delivery",
-		"id", rec.ID, "kind", rec.Kind, "route", string(rec.Route), "dest", t.name, "addr", addr,
-		"rcpts", len(res), "delivered", delivered, "deferred", deferred, "bounced", bounced,
-		"outcome", outcome, "reply", reply, "attempt", rec.Attempts+1, "duration", d.Round(time.Millisecond))
+	q.log.LogAttrs(context.Background(), slog.LevelInfo, "delivery",
+		slog.String("id", rec.ID), slog.String("kind", rec.Kind), slog.String("route", string(rec.Route)),
+		slog.String("dest", t.name), slog.String("addr", addr), slog.Int("rcpts", len(res)),
+		slog.Int("delivered", delivered), slog.Int("deferred", deferred), slog.Int("bounced", bounced),
+		slog.String("outcome", outcome), slog.String("reply", reply), slog.Int("attempt", rec.Attempts+1),
+		slog.Duration("duration", d.Round(time.Millisecond)))
 }
 
 // replyText renders an error for logs and DSNs on one line.

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -66,16 +67,16 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 	case ActionBadFrom, ActionTempFail, ActionMalformed:
 		body.Abort()
 		messagesTotal.WithLabelValues(string(v.Action)).Inc()
-		log.Info("message refused", "reply", v.Reply.Code)
+		log.Info("message refused", slog.Int("reply", v.Reply.Code))
 		return v.Reply
 	case ActionReject:
 		err := s.recordOnly(v, header, body)
 		body.Abort()
 		if err != nil {
-			log.Error("recording a rejected message failed", "err", err)
+			log.Error("recording a rejected message failed", slog.Any("err", err))
 		}
 		messagesTotal.WithLabelValues("rejected").Inc()
-		log.Info("message rejected", "reply", v.Reply.Code)
+		log.Info("message rejected", slog.Int("reply", v.Reply.Code))
 		return v.Reply
 	}
 	m := s.message(v, header)
@@ -88,11 +89,11 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 	id, err := s.srv.Queue.Enqueue(s.ctx, m, body, extra)
 	if err != nil {
 		messagesTotal.WithLabelValues("error").Inc()
-		log.Error("spooling failed", "err", err)
+		log.Error("spooling failed", slog.Any("err", err))
 		return replyInternal
 	}
 	messagesTotal.WithLabelValues(string(v.Action)).Inc()
-	log.Info("message accepted", "id", id)
+	log.Info("message accepted", slog.String("id", id))
 	return replyAccepted(id)
 }
 
@@ -188,22 +189,29 @@ func (s *session) logMessage(v *Verdict, size int64) messageLog {
 	if disp == "" {
 		disp = policy.ActionNone
 	}
-	return messageLog{s.srv.Logger, []any{"client", s.ip.String(), "helo", s.helo(), "from", s.from, "rcpts", len(s.rcpts),
-		"size", size, "header_from", v.FromDomain, "spf", string(v.SPF.Result), "dkim", dkim,
-		"dmarc", string(v.Decision.Result), "policy", string(v.Decision.PolicyInForce),
-		"disposition", string(disp), "action", string(v.Action), "why", v.Decision.Why}}
+	return messageLog{s.srv.Logger, []slog.Attr{slog.String("client", s.ip.String()), slog.String("helo", s.helo()),
+		slog.String("from", s.from), slog.Int("rcpts", len(s.rcpts)), slog.Int64("size", size),
+		slog.String("header_from", v.FromDomain), slog.String("spf", string(v.SPF.Result)), slog.Any("dkim", dkim),
+		slog.String("dmarc", string(v.Decision.Result)), slog.String("policy", string(v.Decision.PolicyInForce)),
+		slog.String("disposition", string(disp)), slog.String("action", string(v.Action)),
+		slog.String("why", v.Decision.Why)}}
 }
 
 // messageLog writes the one line per message: its fields, then the
 // outcome's. (slog's With would format the fields into a new handler,
-// for a single line.)
+// for a single line.) Typed attributes spare slog boxing each value.
 type messageLog struct {
 	l     *slog.Logger
-	attrs []any
+	attrs []slog.Attr
 }
 
-func (m messageLog) Info(msg string, args ...any)  { m.l.Info(msg, append(m.attrs, args...)...) }
-func (m messageLog) Error(msg string, args ...any) { m.l.Error(msg, append(m.attrs, args...)...) }
+func (m messageLog) Info(msg string, attrs ...slog.Attr) {
+	m.l.LogAttrs(context.Background(), slog.LevelInfo, msg, append(m.attrs, attrs...)...)
+}
+
+func (m messageLog) Error(msg string, attrs ...slog.Attr) {
+	m.l.LogAttrs(context.Background(), slog.LevelError, msg, append(m.attrs, attrs...)...)
+}
 
 // neverFails keeps the DKIM verifier from stopping the spool write: a
 // verifier problem becomes a DKIM result, never a lost message.
