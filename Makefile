@@ -59,6 +59,7 @@ bench: build
 	$(GO) build -o bin/dmarcload ./cmd/dmarcload
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining -per-conn 1
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth-cost -rounds $(BENCH_ROUNDS)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./resolver ./auth ./policy ./queue ./store ./cmd/dmarcgate

@@ -80,6 +80,7 @@ func TestRunBadUsage(t *testing.T) {
 		"-direct-only -nosuchflag",       // unknown flag
 		"-direct-only -size 99999999999", // beyond maxSize
 		"-direct-only -rounds 0",         // no round
+		"-direct-only -per-conn -1",      // not a count
 		"-gateway x -auth-cost -auth",    // -auth-cost runs both itself
 		"-gateway x -auth-cost -spoofed 10",
 	} {
@@ -118,6 +119,32 @@ func TestPipelinedClientDelivers(t *testing.T) {
 	for i := range min(10, len(w.legit)) {
 		if from, ok := got[string(w.legit[i].data)]; !ok || from != w.legit[i].from {
 			t.Errorf("message %d did not arrive as sent (MAIL FROM %q)", i, from)
+		}
+	}
+}
+
+// TestPerConnQuitsAndReconnects: with -per-conn M each connection carries
+// M transactions and ends with QUIT, with either client.
+func TestPerConnQuitsAndReconnects(t *testing.T) {
+	for _, pipelining := range []bool{false, true} {
+		sink := smtpsink.Start(t, smtpsink.Options{Discard: true})
+		o := testOptions(12, 2, 1024)
+		o.pipelining, o.perConn = pipelining, 3
+		w, err := newWorkload(o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := summarize(runLoad(context.Background(), sink.Addr(), w, o.c))
+		if s.accepted != 12 || s.failed != 0 {
+			t.Fatalf("pipelining %v: summary = %+v, want 12 accepted", pipelining, s)
+		}
+		if c := sink.Connections(); c != 4 {
+			t.Errorf("pipelining %v: %d connections for 12 messages, 3 per connection, want 4", pipelining, c)
+		}
+		for deadline := time.Now().Add(5 * time.Second); sink.Open() > 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("pipelining %v: %d connections still open after the run", pipelining, sink.Open())
+			}
 		}
 	}
 }

@@ -46,7 +46,7 @@ func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &loadConn{addr: addr, pipelining: w.pipelining}
+			c := &loadConn{addr: addr, pipelining: w.pipelining, perConn: w.perConn}
 			defer c.close()
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
@@ -67,10 +67,12 @@ func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome
 }
 
 // loadConn is one client connection, opened on first use and again after
-// a transport failure.
+// a transport failure, or after perConn transactions (then with QUIT).
 type loadConn struct {
 	addr       string
 	pipelining bool
+	perConn    int // 0: no limit
+	sent       int // transactions on this connection
 	conn       net.Conn
 	client     *smtp.Client     // one command at a time
 	piped      *pipelinedClient // or with -pipelining
@@ -84,7 +86,7 @@ func (c *loadConn) connect() error {
 		if err != nil {
 			return err
 		}
-		c.piped = p
+		c.piped, c.sent = p, 0
 		return nil
 	}
 	conn, err := net.DialTimeout("tcp", c.addr, dialTimeout)
@@ -99,7 +101,18 @@ func (c *loadConn) connect() error {
 		return err
 	}
 	c.conn, c.client = conn, client
+	c.sent = 0
 	return nil
+}
+
+// quit ends the session politely (QUIT, then close), as an MTA does
+// after its last message for this destination.
+func (c *loadConn) quit() {
+	if c.client != nil {
+		_ = c.client.Quit()
+		c.conn, c.client = nil, nil
+	}
+	c.close() // a pipelined client sends QUIT in close
 }
 
 func (c *loadConn) close() {
@@ -127,6 +140,9 @@ func (c *loadConn) send(m message) outcome {
 	err := c.transact(m)
 	out.end = time.Now()
 	out.latency = out.end.Sub(out.start)
+	if c.sent++; c.perConn > 0 && c.sent >= c.perConn {
+		defer c.quit()
+	}
 	if err == nil {
 		out.code = 250
 		return out

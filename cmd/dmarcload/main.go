@@ -8,7 +8,7 @@
 // Usage:
 //
 //	dmarcload -gateway ./bin/dmarcgate -n 20000 -c 50 -size 4096 [-auth] [-spoofed PCT]
-//	          [-rounds R] [-auth-cost]
+//	          [-pipelining] [-per-conn M] [-rounds R] [-auth-cost]
 //
 // This machine's speed drifts from minute to minute: -rounds repeats the
 // runs, interleaved, and prints their medians. -auth-cost runs the gateway
@@ -47,6 +47,7 @@ type options struct {
 	spoofed    int    // percent of messages that must be rejected by DMARC
 	domains    int    // sender domains
 	pipelining bool   // pipeline MAIL, RCPT and DATA
+	perConn    int    // messages per connection, 0: one connection for the whole run
 	directOnly bool   // skip the gateway run
 	rounds     int    // how many times the runs are repeated
 	authCost   bool   // each round: the gateway without and with DKIM
@@ -88,6 +89,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.spoofed, "spoofed", 0, "percent of messages with an unauthenticated p=reject From domain")
 	fs.IntVar(&o.domains, "domains", 10, "sender domains served by the in-process DNS server")
 	fs.BoolVar(&o.pipelining, "pipelining", false, "pipeline MAIL, RCPT and DATA in one write (RFC 2920), as MTAs do")
+	fs.IntVar(&o.perConn, "per-conn", 0, "messages per connection before QUIT and a new connection (0: keep it for the whole run); an MX on the internet sees mostly 1")
 	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat the runs, interleaved, and print their medians")
 	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")
@@ -115,6 +117,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-spoofed %d: want 0 to 100", o.spoofed)
 	case o.domains < 1 || o.domains > 100:
 		return fmt.Errorf("-domains %d: want 1 to 100", o.domains)
+	case o.perConn < 0:
+		return fmt.Errorf("-per-conn %d: want 0 (no limit) or more", o.perConn)
 	case o.rounds < 1 || o.rounds > 100:
 		return fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
 	case o.authCost && (o.auth || o.spoofed > 0 || o.directOnly):
