@@ -22,7 +22,14 @@ var signedHeaders = []string{"From", "To", "Subject", "Date", "Message-ID", "MIM
 
 // loadDKIMSigner reads a PEM private key (PKCS#1 RSA, or PKCS#8 RSA or
 // Ed25519).
-func loadDKIMSigner(domain, selector, keyFile string) (*dkimSigner, error) {
+// CheckDKIMKey reports whether keyFile holds a private key New can sign
+// reports with.
+func CheckDKIMKey(keyFile string) error {
+	_, err := readDKIMKey(keyFile)
+	return err
+}
+
+func readDKIMKey(keyFile string) (crypto.Signer, error) {
 	data, err := os.ReadFile(keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("reporting: DKIM key: %w", err)
@@ -30,6 +37,14 @@ func loadDKIMSigner(domain, selector, keyFile string) (*dkimSigner, error) {
 	key, err := parsePrivateKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("reporting: DKIM key %s: %w", keyFile, err)
+	}
+	return key, nil
+}
+
+func loadDKIMSigner(domain, selector, keyFile string) (*dkimSigner, error) {
+	key, err := readDKIMKey(keyFile)
+	if err != nil {
+		return nil, err
 	}
 	return &dkimSigner{opts: dkim.SignOptions{
 		Domain:                 domain,

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"dmarcgate/config"
 )
 
 // One-shot commands (queue, quarantine, reports) run while serve holds the
@@ -111,6 +113,10 @@ func runOp(ctx context.Context, configPath, name, arg string, w io.Writer) error
 		return err
 	}
 	a, err := openApp(cfg, newLogger(cfg, os.Stderr), 3*time.Second)
+	var bad *config.Error
+	if errors.As(err, &bad) {
+		return err // the configuration, not a serve holding the state
+	}
 	if err != nil {
 		return fmt.Errorf("%w (is a dmarcgate serve using %s without answering on its control socket?)", err, cfg.StateDir)
 	}

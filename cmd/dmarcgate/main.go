@@ -158,7 +158,11 @@ func cmdConfig(args []string, stdout io.Writer) error {
 	if len(pos) != 1 || pos[0] != "check" {
 		return usageError{"usage: dmarcgate config check [--config FILE]"}
 	}
-	if _, err := config.Load(*path); err != nil {
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if err := checkFiles(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -150,6 +151,26 @@ func TestConfigCheckExitCodes(t *testing.T) {
 	bad := filepath.Join(dir, "bad.toml")
 	data, _ := os.ReadFile(good)
 	os.WriteFile(bad, append([]byte("colour = \"blue\"\n"), data...), 0o600)
+	// Files the configuration names are loaded as serve loads them.
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("not a key\n"), 0o600)
+	minimal := func(name, extra string) string {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(fmt.Sprintf(`hostname = "mx.test"
+state_dir = %q
+[smtp]
+accept_domains = ["example.org"]
+%s
+[relay]
+address = "127.0.0.1:2525"
+[reporting]
+email = "dmarc@example.org"
+org_name = "Example"
+`, filepath.Join(dir, "state"), extra)), 0o600)
+		return path
+	}
+	badTLS := minimal("tls.toml", fmt.Sprintf("tls_cert = %q\ntls_key = %q", notPEM, notPEM))
+	badKey := minimal("key.toml", fmt.Sprintf("[reporting.dkim]\ndomain = \"example.org\"\nselector = \"s1\"\nkey_file = %q", notPEM))
 	cases := []struct {
 		args     []string
 		code     int
@@ -158,6 +179,9 @@ func TestConfigCheckExitCodes(t *testing.T) {
 		{[]string{"config", "check", "--config", good}, 0, ""},
 		{[]string{"config", "check", "--config", bad}, 2, "bad.toml:1: colour: unknown key"},
 		{[]string{"config", "check", "--config", filepath.Join(dir, "missing.toml")}, 2, "no such file"},
+		{[]string{"config", "check", "--config", badTLS}, 2, "smtp.tls_cert: tls: failed to find any PEM data"},
+		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: reporting: DKIM key " + notPEM + ": no PEM block"},
+		{[]string{"queue", "list", "--config", badKey}, 2, "reporting.dkim.key_file"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"check", "--config", good}, 2, "usage"},
 		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined"},
@@ -170,6 +194,9 @@ func TestConfigCheckExitCodes(t *testing.T) {
 		}
 		if n := strings.Count(strings.TrimSpace(errb.String()), "\n"); n > 0 {
 			t.Errorf("%v: stderr has %d lines, want one", c.args, n+1)
+		}
+		if strings.Contains(errb.String(), "control socket") {
+			t.Errorf("%v: a configuration error blamed on a running serve: %s", c.args, errb.String())
 		}
 	}
 }
@@ -221,8 +248,18 @@ func TestOneShotCommandsWithoutServe(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 message(s)") || !strings.Contains(out, "alice@nopolicy.example") {
 		t.Fatalf("queue list without serve: %v\n%s", err, out)
 	}
-	if out, err := runCmd(t, h, "queue", "flush"); err != nil || !strings.Contains(out, "1 deferred") {
-		t.Errorf("queue flush without serve: %v\n%s", err, out)
+	// queue flush attempts what it flushed itself: still down, then up.
+	if out, err := runCmd(t, h, "queue", "flush"); err != nil || !strings.Contains(out, "1 deferred message(s) retried now; 1 message(s) in the queue") {
+		t.Errorf("queue flush without serve, downstream down: %v\n%s", err, out)
+	}
+	if err := h.sink.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, h, "queue", "flush"); err != nil || !strings.Contains(out, "1 deferred message(s) retried now; 0 message(s) in the queue") {
+		t.Errorf("queue flush without serve, downstream up: %v\n%s", err, out)
+	}
+	if got := h.sink.Count(); got != 1 {
+		t.Errorf("the sink got %d messages after queue flush, want 1", got)
 	}
 	if out, err := runCmd(t, h, "reports", "preview"); err != nil {
 		t.Errorf("reports preview without serve: %v\n%s", err, out)

@@ -47,9 +47,20 @@ func opQueueList(_ context.Context, a *app, w io.Writer, _ string) error {
 	return nil
 }
 
-func opQueueFlush(_ context.Context, a *app, w io.Writer, _ string) error {
+// opQueueFlush makes every deferred message due now and attempts each
+// once before returning: without a running serve no worker would; under
+// serve, RunOnce shares the work with the workers (each entry is claimed
+// by one of them).
+func opQueueFlush(ctx context.Context, a *app, w io.Writer, _ string) error {
 	n := a.queue.Flush()
-	fmt.Fprintf(w, "%d deferred message(s) scheduled for delivery now\n", n)
+	if err := a.queue.RunOnce(ctx); err != nil {
+		return err
+	}
+	left, err := a.queue.List()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d deferred message(s) retried now; %d message(s) in the queue\n", n, len(left))
 	return nil
 }
 

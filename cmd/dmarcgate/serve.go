@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,13 +110,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 
 func (a *app) smtpServer() (*smtpd.Server, error) {
 	cfg := a.cfg
-	var tlsConf *tls.Config
-	if cfg.SMTP.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey)
-		if err != nil {
-			return nil, &config.Error{Key: "smtp.tls_cert", Msg: err.Error()}
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConf, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	srv := &smtpd.Server{
 		Config: smtpd.Config{

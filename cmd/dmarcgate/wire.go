@@ -110,6 +110,9 @@ func overridesFrom(list []config.Override) ([]smtpd.Override, error) {
 // openApp opens the state (database, queue) as well. Another process holding
 // the database makes it fail after a short wait rather than hang.
 func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app, error) {
+	if err := checkFiles(cfg); err != nil {
+		return nil, err
+	}
 	res, checker, eval, err := newEvaluator(cfg)
 	if err != nil {
 		return nil, err
