@@ -203,6 +203,9 @@ func Parse(data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
+		if e := unquotedDuration(data); e != nil {
+			return nil, e
+		}
 		return nil, decodeError(err)
 	}
 	if err := cfg.Validate(); err != nil {
