@@ -128,7 +128,7 @@ func TestPipelinedClientDelivers(t *testing.T) {
 func TestPerConnQuitsAndReconnects(t *testing.T) {
 	for _, pipelining := range []bool{false, true} {
 		sink := smtpsink.Start(t, smtpsink.Options{Discard: true})
-		o := testOptions(12, 2, 1024)
+		o := testOptions(12, 1, 1024) // one client: how many connections is exact
 		o.pipelining, o.perConn = pipelining, 3
 		w, err := newWorkload(o, nil)
 		if err != nil {
