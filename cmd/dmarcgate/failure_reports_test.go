@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"dmarcgate/config"
 	"dmarcgate/reporting"
 	"dmarcgate/smtpsink"
@@ -179,5 +181,33 @@ func TestFailureReportIncludeBody(t *testing.T) {
 	}
 	if !bytes.Contains(raw, []byte("Message-ID:")) || !bytes.Contains(raw, []byte("\r\n\r\nHello there.\r\nA second line.\r\n")) {
 		t.Errorf("the original's body is not in the report after its header:\n%s", raw)
+	}
+}
+
+// A failure report whose destination could not be checked (DNS failed
+// temporarily) stays pending; `reports send` without serve sends it once
+// DNS answers.
+func TestReportsSendSendsPendingFailureReports(t *testing.T) {
+	h := newHarness(t, nil)
+	h.dns.SetRecords("late.example.", `late.example. 300 IN TXT "v=spf1 -all"`)
+	h.dns.SetRecords("_dmarc.late.example.", `_dmarc.late.example. 300 IN TXT "v=DMARC1; p=none; ruf=mailto:f@reports.example; fo=1"`)
+	const auth = "late.example._report._dmarc.reports.example."
+	h.dns.SetRecords(auth, auth+` 300 IN TXT "v=DMARC1"`)
+	h.dns.Fail(auth, dns.RcodeServerFailure)
+	if err := h.send("x@late.example", []string{"bob@example.org"}, message("x@late.example", "reported later")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the report destination's check", func() bool { return h.dns.QueryCount(auth, dns.TypeTXT) > 0 })
+	h.stop()
+	if n := len(failureReports(t, h.out)); n != 0 {
+		t.Fatalf("%d failure reports sent while the destination could not be checked", n)
+	}
+	h.dns.Restore(auth)
+	if out, err := runCmd(t, h, "reports", "send"); err != nil {
+		t.Fatalf("reports send: %v\n%s", err, out)
+	}
+	reports := failureReports(t, h.out)
+	if len(reports) != 1 || reports[0].Get("Reported-Domain") != "late.example" {
+		t.Fatalf("after reports send: %d failure reports, want the one for late.example", len(reports))
 	}
 }

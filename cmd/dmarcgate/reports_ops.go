@@ -12,11 +12,12 @@ func init() {
 	ops["reports-preview"] = opReportsPreview
 }
 
-// opReportsSend closes the open period and sends every due report, then
-// delivers what is due before returning: without a running serve no queue
-// worker would; under serve, RunOnce shares the work with the workers
-// (each entry is claimed by one of them), so the command ends once its
-// reports were attempted.
+// opReportsSend closes the open period and sends every due report, the
+// failure reports still pending too (a destination whose check failed
+// temporarily), then delivers what is due before returning: without a
+// running serve no queue worker would; under serve, RunOnce shares the
+// work with the workers (each entry is claimed by one of them), so the
+// command ends once its reports were attempted.
 func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
 	if a.reports == nil {
 		return errors.New("aggregate reporting is not set up")
@@ -29,6 +30,11 @@ func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
 		sum.Closed, sum.Generated, sum.Enqueued, sum.Recipients, sum.Skipped, sum.Deferred, sum.Dropped)
 	if err != nil {
 		return err
+	}
+	if a.failures != nil && a.cfg.FailureReports.Enabled {
+		if err := a.failures.SendPending(ctx); err != nil {
+			return err
+		}
 	}
 	return a.queue.RunOnce(ctx)
 }
