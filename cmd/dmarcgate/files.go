@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-
 	"dmarcgate/config"
 	"dmarcgate/reporting"
 )
@@ -12,8 +10,10 @@ import (
 // so that `config check` and every command refuse a file that cannot be
 // used, naming its key, instead of failing later with a runtime error.
 func checkFiles(cfg *config.Config) error {
-	if _, err := loadTLS(cfg); err != nil {
-		return err
+	if cfg.SMTP.TLSCert != "" {
+		if _, err := loadCertificate(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey, nil); err != nil {
+			return err
+		}
 	}
 	if f := cfg.Reporting.DKIM.KeyFile; f != "" {
 		if err := reporting.CheckDKIMKey(f); err != nil {
@@ -21,16 +21,4 @@ func checkFiles(cfg *config.Config) error {
 		}
 	}
 	return nil
-}
-
-// loadTLS is the STARTTLS configuration, nil when none is configured.
-func loadTLS(cfg *config.Config) (*tls.Config, error) {
-	if cfg.SMTP.TLSCert == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey)
-	if err != nil {
-		return nil, &config.Error{Key: "smtp.tls_cert", Msg: err.Error()}
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 	if err != nil {
 		return err
 	}
+	reloadOnHangup(ctx, a.tlsCert, log)
 	listeners, err := listenAll(cfg.SMTP.Listen)
 	if err != nil {
 		return err
@@ -110,9 +112,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 
 func (a *app) smtpServer() (*smtpd.Server, error) {
 	cfg := a.cfg
-	tlsConf, err := loadTLS(cfg)
-	if err != nil {
-		return nil, err
+	var tlsConf *tls.Config
+	if cfg.SMTP.TLSCert != "" {
+		cert, err := loadCertificate(cfg.SMTP.TLSCert, cfg.SMTP.TLSKey, a.log)
+		if err != nil {
+			return nil, err
+		}
+		a.tlsCert, tlsConf = cert, cert.tlsConfig()
 	}
 	srv := &smtpd.Server{
 		Config: smtpd.Config{

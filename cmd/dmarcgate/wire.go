@@ -34,6 +34,7 @@ type app struct {
 	eval     *smtpd.Evaluator
 	reports  *reporting.Reporter
 	failures *reporting.FailureReporter
+	tlsCert  *certificate // STARTTLS, set by smtpServer when configured
 }
 
 const dbFile = "dmarcgate.db"
