@@ -29,9 +29,11 @@ type op func(ctx context.Context, a *app, w io.Writer, arg string) error
 var ops = map[string]op{
 	"queue-list":         opQueueList,
 	"queue-flush":        opQueueFlush,
+	"queue-show":         opQueueShow,
+	"queue-delete":       opDelete,
 	"quarantine-list":    opQuarantineList,
 	"quarantine-release": opQuarantineRelease,
-	"quarantine-delete":  opQuarantineDelete,
+	"quarantine-delete":  opDelete,
 }
 
 type controlServer struct {

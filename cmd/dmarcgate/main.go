@@ -39,6 +39,7 @@ commands:
   reports send                   close the current period and send every due report
   reports preview [--domain D]   print the aggregate report XML of the open period
   queue list | queue flush       show the relay queue / retry every deferred message now
+  queue show ID | delete ID      print a queued message / remove it (no delivery, no DSN)
   quarantine list | release ID | delete ID
                                  manage messages held by dmarc.quarantine = "hold"
   config check                   validate the configuration file

@@ -182,6 +182,7 @@ org_name = "Example"
 		{[]string{"config", "check", "--config", badTLS}, 2, "smtp.tls_cert: tls: failed to find any PEM data"},
 		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: reporting: DKIM key " + notPEM + ": no PEM block"},
 		{[]string{"queue", "list", "--config", badKey}, 2, "reporting.dkim.key_file"},
+		{[]string{"queue", "show"}, 2, "usage: dmarcgate queue list | flush | show ID | delete ID"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"check", "--config", good}, 2, "usage"},
 		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined"},
@@ -263,5 +264,63 @@ func TestOneShotCommandsWithoutServe(t *testing.T) {
 	}
 	if out, err := runCmd(t, h, "reports", "preview"); err != nil {
 		t.Errorf("reports preview without serve: %v\n%s", err, out)
+	}
+}
+
+// queue show prints a waiting message as it will be delivered; queue
+// delete removes it without delivery or DSN, through a running serve or
+// without one.
+func TestQueueShowAndDelete(t *testing.T) {
+	h := newHarness(t, nil)
+	h.sink.Close()
+	for i := 0; i < 2; i++ {
+		if err := h.send("alice@nopolicy.example", []string{"bob@example.org"}, message("alice@nopolicy.example", fmt.Sprint("stuck ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	waitFor(t, 5*time.Second, "two queued messages", func() bool {
+		out, _ := queueList(t, h)
+		ids = nil
+		for _, line := range strings.Split(out, "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "mail" {
+				ids = append(ids, f[0])
+			}
+		}
+		return len(ids) == 2
+	})
+	out, err := runCmd(t, h, "queue", "show", ids[0])
+	if err != nil {
+		t.Fatalf("queue show: %v\n%s", err, out)
+	}
+	envelope, msg, ok := strings.Cut(out, "\n\n")
+	if !ok || !strings.Contains(envelope, "ID: "+ids[0]) || !strings.Contains(envelope, "From: alice@nopolicy.example") ||
+		!strings.Contains(envelope, "To: bob@example.org") || !strings.Contains(envelope, "Last-Error:") {
+		t.Errorf("queue show envelope:\n%s", envelope)
+	}
+	if !strings.HasPrefix(msg, "Received: ") || !strings.Contains(msg, "Authentication-Results: ") || !strings.Contains(msg, "Subject: stuck ") {
+		t.Errorf("queue show message:\n%.400s", msg)
+	}
+
+	if out, err := runCmd(t, h, "queue", "delete", ids[0]); err != nil || !strings.Contains(out, ids[0]+" deleted") {
+		t.Fatalf("queue delete with serve: %v\n%s", err, out)
+	}
+	if _, err := runCmd(t, h, "queue", "delete", ids[0]); err == nil {
+		t.Error("deleting a message twice succeeded")
+	}
+	h.stop()
+	if out, err := runCmd(t, h, "queue", "delete", ids[1]); err != nil || !strings.Contains(out, ids[1]+" deleted") {
+		t.Fatalf("queue delete without serve: %v\n%s", err, out)
+	}
+	if out, err := queueList(t, h); err != nil || !strings.Contains(out, "0 message(s)") {
+		t.Errorf("after deleting both: %v\n%s", err, out)
+	}
+	if err := h.sink.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	time.Sleep(300 * time.Millisecond)
+	if n := h.sink.Count() + h.out.Count(); n != 0 {
+		t.Errorf("%d messages delivered (or bounced) after both were deleted", n)
 	}
 }

@@ -17,10 +17,13 @@ func cmdQueue(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || (pos[0] != "list" && pos[0] != "flush") {
-		return usageError{"usage: dmarcgate queue list|flush [--config FILE]"}
+	switch {
+	case len(pos) == 1 && (pos[0] == "list" || pos[0] == "flush"):
+		return runOp(ctx, *path, "queue-"+pos[0], "", stdout)
+	case len(pos) == 2 && (pos[0] == "show" || pos[0] == "delete"):
+		return runOp(ctx, *path, "queue-"+pos[0], pos[1], stdout)
 	}
-	return runOp(ctx, *path, "queue-"+pos[0], "", stdout)
+	return usageError{"usage: dmarcgate queue list | flush | show ID | delete ID [--config FILE]"}
 }
 
 func cmdQuarantine(ctx context.Context, args []string, stdout io.Writer) error {
@@ -64,6 +67,45 @@ func opQueueFlush(ctx context.Context, a *app, w io.Writer, _ string) error {
 	return nil
 }
 
+// opQueueShow prints an entry's envelope and state, a blank line, then the
+// message as it would be delivered (with the headers the gateway adds).
+func opQueueShow(_ context.Context, a *app, w io.Writer, id string) error {
+	m, err := a.queue.Get(id)
+	if err != nil {
+		return err
+	}
+	body, err := a.queue.Body(id)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	from := m.From
+	if from == "" {
+		from = "<>"
+	}
+	fmt.Fprintf(w, "ID: %s\nKind: %s\nFrom: %s\nTo: %s\nReceived: %s\nSize: %d\nAttempts: %d\n",
+		m.ID, m.Kind, from, strings.Join(m.To, ", "), m.Received.UTC().Format(time.RFC3339), m.Size, m.Attempts)
+	switch {
+	case m.Held:
+		fmt.Fprintf(w, "Held: %s\n", m.HoldReason)
+	case m.Attempts > 0:
+		fmt.Fprintf(w, "Next-Attempt: %s\nLast-Error: %s\n", m.NextAttempt.UTC().Format(time.RFC3339), m.LastError)
+	}
+	fmt.Fprintln(w)
+	_, err = io.Copy(w, body)
+	return err
+}
+
+// opDelete removes an entry, queued or held, without delivering it and
+// without a DSN (queue delete, quarantine delete).
+func opDelete(_ context.Context, a *app, w io.Writer, id string) error {
+	if err := a.queue.Delete(id); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s deleted (not delivered, no DSN sent)\n", id)
+	return nil
+}
+
 func opQuarantineList(_ context.Context, a *app, w io.Writer, _ string) error {
 	msgs, err := a.queue.ListHeld()
 	if err != nil {
@@ -81,13 +123,6 @@ func opQuarantineRelease(_ context.Context, a *app, w io.Writer, id string) erro
 	return nil
 }
 
-func opQuarantineDelete(_ context.Context, a *app, w io.Writer, id string) error {
-	if err := a.queue.Delete(id); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s deleted\n", id)
-	return nil
-}
 
 func printMessages(w io.Writer, msgs []queue.Message, held bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
