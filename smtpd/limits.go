@@ -176,12 +176,12 @@ func (c *limitedConn) flush() error {
 	return err
 }
 
-// Read sends the held replies first, then re-arms the idle deadline on every read, capped by the session
-// deadline. go-smtp arms its own deadline only per command line, which would
-// otherwise bound a whole DATA transfer by read_timeout. A deadline less
-// than a sixteenth of the idle time (at most a second) older than needed is
-// left as it is: a session reads several times per message, and each
-// re-arming is a timer operation.
+// Read sends the held replies first. It re-arms the idle deadline on every
+// read, capped by the session deadline: go-smtp arms its own deadline only
+// per command line, which would otherwise bound a whole DATA transfer by
+// read_timeout. A deadline less than a sixteenth of the idle time (at most
+// a second) older than needed is left as it is: a session reads several
+// times per message, and each re-arming is a timer operation.
 func (c *limitedConn) Read(b []byte) (int, error) {
 	if err := c.flush(); err != nil {
 		return 0, err
