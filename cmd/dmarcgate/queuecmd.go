@@ -123,7 +123,6 @@ func opQuarantineRelease(_ context.Context, a *app, w io.Writer, id string) erro
 	return nil
 }
 
-
 func printMessages(w io.Writer, msgs []queue.Message, held bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if held {
