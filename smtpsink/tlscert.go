@@ -13,8 +13,15 @@ import (
 )
 
 // SelfSignedTLS returns a server configuration with a fresh self-signed
-// certificate for hostname and 127.0.0.1, for STARTTLS in tests.
+// certificate for hostname and 127.0.0.1, valid for a day, for STARTTLS in
+// tests.
 func SelfSignedTLS(hostname string) (*tls.Config, error) {
+	return SelfSignedTLSUntil(hostname, time.Now().Add(24*time.Hour))
+}
+
+// SelfSignedTLSUntil is SelfSignedTLS with a certificate that expires at
+// notAfter.
+func SelfSignedTLSUntil(hostname string, notAfter time.Time) (*tls.Config, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -25,7 +32,7 @@ func SelfSignedTLS(hostname string) (*tls.Config, error) {
 		DNSNames:     []string{hostname},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

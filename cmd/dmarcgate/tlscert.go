@@ -63,6 +63,9 @@ func (c *certificate) tlsConfig() *tls.Config {
 	return &tls.Config{GetCertificate: c.get, MinVersion: tls.VersionTLS12}
 }
 
+// notAfter is when the certificate in use expires.
+func (c *certificate) notAfter() time.Time { return c.current.Load().cert.Leaf.NotAfter }
+
 func (c *certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if now := time.Now(); now.UnixNano() >= c.nextCheck.Load() && c.checking.CompareAndSwap(false, true) {
 		c.nextCheck.Store(now.Add(c.every).UnixNano())

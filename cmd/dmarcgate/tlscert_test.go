@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,10 +23,12 @@ import (
 )
 
 // renewCert writes a new self-signed certificate for host over the files
-// in dir and moves their modification time to at, as a renewal would.
+// in dir and moves their modification time to at, as a renewal would. It
+// expires 2 to 8 days after at, by at's second, so that renewals written a
+// second apart expire on different days.
 func renewCert(t *testing.T, dir, host string, at time.Time) (certFile, keyFile string) {
 	t.Helper()
-	conf, err := smtpsink.SelfSignedTLS(host)
+	conf, err := smtpsink.SelfSignedTLSUntil(host, at.Add(time.Duration(at.Unix()%7+2)*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +114,7 @@ func TestServeReloadsCertificateOnSIGHUP(t *testing.T) {
 	base := time.Now().Add(-time.Hour)
 	certFile, keyFile := renewCert(t, dir, "old.mx.test", base)
 	h := newHarness(t, func(c *config.Config) { c.SMTP.TLSCert, c.SMTP.TLSKey = certFile, keyFile })
+	var served *x509.Certificate
 	handshake := func() string {
 		conn, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
 		if err != nil {
@@ -130,16 +137,43 @@ func TestServeReloadsCertificateOnSIGHUP(t *testing.T) {
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)
 		}
-		return strings.Join(tc.ConnectionState().PeerCertificates[0].DNSNames, ",")
+		served = tc.ConnectionState().PeerCertificates[0]
+		return strings.Join(served.DNSNames, ",")
+	}
+	expiryMetric := func() int64 {
+		resp, err := http.Get("http://" + h.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		const name = "dmarcgate_tls_certificate_expiry_timestamp_seconds "
+		for _, line := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(line, name); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return int64(f)
+			}
+		}
+		t.Fatalf("no %s in /metrics", name)
+		return 0
 	}
 	if got := handshake(); got != "old.mx.test" {
 		t.Fatalf("serving %q, want old.mx.test", got)
+	}
+	if got, want := expiryMetric(), served.NotAfter.Unix(); got != want {
+		t.Errorf("expiry metric %d, want %d (the served certificate's)", got, want)
 	}
 	renewCert(t, dir, "new.mx.test", base.Add(time.Second))
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the renewed certificate", func() bool { return handshake() == "new.mx.test" })
+	if got, want := expiryMetric(), served.NotAfter.Unix(); got != want {
+		t.Errorf("after the reload the expiry metric is %d, want %d", got, want)
+	}
 	if err := h.send("alice@nopolicy.example", []string{"bob@example.org"}, message("alice@nopolicy.example", "after SIGHUP")); err != nil {
 		t.Fatalf("serve stopped accepting after SIGHUP: %v", err)
 	}
