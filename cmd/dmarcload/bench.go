@@ -36,7 +36,13 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	sink, err := smtpsink.Listen("127.0.0.1:0", smtpsink.Options{Discard: true, Hostname: "sink.bench.example"})
+	sinkOpts := smtpsink.Options{Discard: true, Hostname: "sink.bench.example"}
+	if o.tls {
+		if sinkOpts.TLS, err = smtpsink.SelfSignedTLS(sinkOpts.Hostname); err != nil {
+			return err
+		}
+	}
+	sink, err := smtpsink.Listen("127.0.0.1:0", sinkOpts)
 	if err != nil {
 		return err
 	}

@@ -149,6 +149,42 @@ func TestPerConnQuitsAndReconnects(t *testing.T) {
 	}
 }
 
+// TestTLSClients: with -tls both clients say STARTTLS before the first
+// transaction of every connection.
+func TestTLSClients(t *testing.T) {
+	conf, err := smtpsink.SelfSignedTLS("sink.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pipelining := range []bool{false, true} {
+		sink := smtpsink.Start(t, smtpsink.Options{TLS: conf})
+		o := testOptions(6, 1, 1024)
+		o.pipelining, o.perConn, o.tls = pipelining, 2, true
+		w, err := newWorkload(o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := summarize(runLoad(context.Background(), sink.Addr(), w, o.c)); s.accepted != 6 || s.failed != 0 {
+			t.Fatalf("pipelining %v: summary = %+v, want 6 accepted", pipelining, s)
+		}
+		for i, m := range sink.Messages() {
+			if !m.TLS {
+				t.Errorf("pipelining %v: message %d arrived without TLS", pipelining, i)
+			}
+		}
+		// go-smtp starts a new session after STARTTLS: the sink counts two
+		// per connection.
+		if c := sink.Connections(); c != 6 {
+			t.Errorf("pipelining %v: %d sessions, want 6 (3 connections)", pipelining, c)
+		}
+	}
+}
+
+// The gateway offers STARTTLS with the certificate dmarcload writes.
+func TestGatewayRunWithTLS(t *testing.T) {
+	runGateway(t, "-n 40 -c 4 -size 1024 -domains 2 -tls -pipelining -per-conn 2", "sink received 40 of 40 accepted")
+}
+
 func TestRefusalsAndReconnects(t *testing.T) {
 	for _, pipelining := range []bool{false, true} {
 		sink := smtpsink.Start(t, smtpsink.Options{Discard: true})

@@ -26,6 +26,8 @@ type gatewaySetup struct {
 	outbound string // DSNs would go here
 	dns      string
 	maxConns int // per client IP: the load all comes from 127.0.0.1
+	// tlsCert and tlsKey, when set, make the gateway offer STARTTLS.
+	tlsCert, tlsKey string
 }
 
 // configText is the gateway's configuration for a load run: everything on
@@ -43,6 +45,8 @@ accept_domains = [%q]
 max_connections = %d
 max_connections_per_ip = %d
 session_timeout = "1h" # each load connection lives for the whole run
+tls_cert = %q
+tls_key = %q
 
 [dns]
 servers = [%q]
@@ -61,7 +65,7 @@ enabled = false
 
 [metrics]
 listen = ""
-`, filepath.Join(g.dir, "state"), acceptDomain, g.maxConns, g.maxConns, g.dns, g.relay, g.outbound)
+`, filepath.Join(g.dir, "state"), acceptDomain, g.maxConns, g.maxConns, g.tlsCert, g.tlsKey, g.dns, g.relay, g.outbound)
 }
 
 // gateway is a running dmarcgate subprocess.

@@ -67,9 +67,13 @@ func gatewayRun(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr str
 	})
 	defer sink.SetDataReply(nil)
 
-	g, err := startGateway(ctx, o.gateway, gatewaySetup{
-		dir: dir, relay: sink.Addr(), outbound: outbound.Addr(), dns: dnsAddr, maxConns: o.c + 10,
-	})
+	setup := gatewaySetup{dir: dir, relay: sink.Addr(), outbound: outbound.Addr(), dns: dnsAddr, maxConns: o.c + 10}
+	if o.tls {
+		if setup.tlsCert, setup.tlsKey, err = writeSelfSigned(dir, "mx.bench.example"); err != nil {
+			return nil, err
+		}
+	}
+	g, err := startGateway(ctx, o.gateway, setup)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,12 @@ import (
 
 	"github.com/emersion/go-smtp"
 )
+
+// clientTLS is what the load's clients accept: the sink's and the
+// gateway's certificates are self-signed.
+func clientTLS() *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+}
 
 // Timeouts of every network operation of the load.
 const (
@@ -46,7 +53,7 @@ func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &loadConn{addr: addr, pipelining: w.pipelining, perConn: w.perConn}
+			c := &loadConn{addr: addr, pipelining: w.pipelining, perConn: w.perConn, tls: w.tls}
 			defer c.close()
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
@@ -71,8 +78,9 @@ func runLoad(ctx context.Context, addr string, w *workload, conns int) []outcome
 type loadConn struct {
 	addr       string
 	pipelining bool
-	perConn    int // 0: no limit
-	sent       int // transactions on this connection
+	perConn    int  // 0: no limit
+	sent       int  // transactions on this connection
+	tls        bool // STARTTLS after EHLO
 	conn       net.Conn
 	client     *smtp.Client     // one command at a time
 	piped      *pipelinedClient // or with -pipelining
@@ -82,7 +90,7 @@ func (c *loadConn) connected() bool { return c.client != nil || c.piped != nil }
 
 func (c *loadConn) connect() error {
 	if c.pipelining {
-		p, err := dialPipelined(c.addr)
+		p, err := dialPipelined(c.addr, c.tls)
 		if err != nil {
 			return err
 		}
@@ -93,12 +101,22 @@ func (c *loadConn) connect() error {
 	if err != nil {
 		return err
 	}
-	client := smtp.NewClient(conn)
-	client.CommandTimeout = commandTimeout
-	client.SubmissionTimeout = dataTimeout
-	if err := client.Hello(clientHelloName); err != nil {
-		client.Close()
-		return err
+	var client *smtp.Client
+	if c.tls {
+		// go-smtp says EHLO as "localhost" before STARTTLS; Hello would
+		// come too late.
+		if client, err = smtp.NewClientStartTLS(conn, clientTLS()); err != nil {
+			conn.Close()
+			return err
+		}
+		client.CommandTimeout, client.SubmissionTimeout = commandTimeout, dataTimeout
+	} else {
+		client = smtp.NewClient(conn)
+		client.CommandTimeout, client.SubmissionTimeout = commandTimeout, dataTimeout
+		if err := client.Hello(clientHelloName); err != nil {
+			client.Close()
+			return err
+		}
 	}
 	c.conn, c.client = conn, client
 	c.sent = 0

@@ -8,7 +8,7 @@
 // Usage:
 //
 //	dmarcload -gateway ./bin/dmarcgate -n 20000 -c 50 -size 4096 [-auth] [-spoofed PCT]
-//	          [-pipelining] [-per-conn M] [-rounds R] [-auth-cost]
+//	          [-pipelining] [-per-conn M] [-tls] [-rounds R] [-auth-cost]
 //
 // This machine's speed drifts from minute to minute: -rounds repeats the
 // runs, interleaved, and prints their medians. -auth-cost runs the gateway
@@ -48,6 +48,7 @@ type options struct {
 	domains    int    // sender domains
 	pipelining bool   // pipeline MAIL, RCPT and DATA
 	perConn    int    // messages per connection, 0: one connection for the whole run
+	tls        bool   // STARTTLS on every connection
 	directOnly bool   // skip the gateway run
 	rounds     int    // how many times the runs are repeated
 	authCost   bool   // each round: the gateway without and with DKIM
@@ -90,6 +91,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.domains, "domains", 10, "sender domains served by the in-process DNS server")
 	fs.BoolVar(&o.pipelining, "pipelining", false, "pipeline MAIL, RCPT and DATA in one write (RFC 2920), as MTAs do")
 	fs.IntVar(&o.perConn, "per-conn", 0, "messages per connection before QUIT and a new connection (0: keep it for the whole run); an MX on the internet sees mostly 1")
+	fs.BoolVar(&o.tls, "tls", false, "STARTTLS after EHLO on every connection (sink and gateway offer it with a self-signed ECDSA certificate)")
 	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat the runs, interleaved, and print their medians")
 	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/textproto"
@@ -19,7 +20,9 @@ type pipelinedClient struct {
 	text *textproto.Conn
 }
 
-func dialPipelined(addr string) (*pipelinedClient, error) {
+// dialPipelined connects, says EHLO and, with startTLS, STARTTLS and EHLO
+// again.
+func dialPipelined(addr string, startTLS bool) (*pipelinedClient, error) {
 	conn, err := net.DialTimeout("tcp", addr, dialTimeout)
 	if err != nil {
 		return nil, err
@@ -30,20 +33,42 @@ func dialPipelined(addr string) (*pipelinedClient, error) {
 		conn.Close()
 		return nil, err
 	}
-	if err := c.text.PrintfLine("EHLO %s", clientHelloName); err != nil {
-		conn.Close()
-		return nil, err
+	ext, err := c.ehlo()
+	if err == nil && startTLS {
+		ext, err = c.startTLS()
 	}
-	ext, err := c.reply(250)
 	if err != nil {
-		conn.Close()
+		c.conn.Close()
 		return nil, err
 	}
 	if !strings.Contains("\n"+strings.ToUpper(ext)+"\n", "\nPIPELINING\n") {
-		conn.Close()
+		c.conn.Close()
 		return nil, fmt.Errorf("%s does not offer PIPELINING", addr)
 	}
 	return c, nil
+}
+
+func (c *pipelinedClient) ehlo() (string, error) {
+	if err := c.text.PrintfLine("EHLO %s", clientHelloName); err != nil {
+		return "", err
+	}
+	return c.reply(250)
+}
+
+// startTLS upgrades the connection (RFC 3207) and returns the new EHLO reply.
+func (c *pipelinedClient) startTLS() (string, error) {
+	if err := c.text.PrintfLine("STARTTLS"); err != nil {
+		return "", err
+	}
+	if _, err := c.reply(220); err != nil {
+		return "", err
+	}
+	tc := tls.Client(c.conn, clientTLS())
+	if err := tc.Handshake(); err != nil {
+		return "", err
+	}
+	c.conn, c.text = tc, textproto.NewConn(tc)
+	return c.ehlo()
 }
 
 func (c *pipelinedClient) deadline(d time.Duration) {

@@ -42,6 +42,7 @@ type workload struct {
 	spoofedPct int
 	pipelining bool // the client pipelines MAIL, RCPT and DATA (RFC 2920), as MTAs do
 	perConn    int  // transactions per connection, 0: no limit
+	tls        bool // STARTTLS on every connection
 	legit      []message
 	spoofed    []message
 }
@@ -53,7 +54,7 @@ func senderDomain(i int) string { return fmt.Sprintf("sender%d.example", i+1) }
 // newWorkload builds the message pools. keys holds one RSA key per sender
 // domain when the legitimate messages are to be DKIM-signed, else nil.
 func newWorkload(o options, keys []*rsa.PrivateKey) (*workload, error) {
-	w := &workload{n: o.n, spoofedPct: o.spoofed, pipelining: o.pipelining, perConn: o.perConn}
+	w := &workload{n: o.n, spoofedPct: o.spoofed, pipelining: o.pipelining, perConn: o.perConn, tls: o.tls}
 	count := max(1, min(poolSize, poolBytes/(2*o.size)))
 	for i := range count {
 		domain := senderDomain(i % o.domains)
