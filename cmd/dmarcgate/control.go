@@ -92,8 +92,18 @@ func callServer(ctx context.Context, stateDir, name, arg string, w io.Writer) er
 		},
 	}}
 	form := url.Values{"op": {name}, "arg": {arg}}
-	resp, err := client.PostForm("http://dmarcgate/op", form)
+	// Under ctx, so that Ctrl-C ends a long operation (queue flush waits
+	// for its deliveries); serve then stops it too (the request's context).
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://dmarcgate/op", strings.NewReader(form.Encode()))
 	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return errNoServer
 	}
 	defer resp.Body.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -322,5 +323,25 @@ func TestQueueShowAndDelete(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := h.sink.Count() + h.out.Count(); n != 0 {
 		t.Errorf("%d messages delivered (or bounced) after both were deleted", n)
+	}
+}
+
+// A one-shot command asking a running serve ends when its context does
+// (Ctrl-C), and does not then try to open the state itself.
+func TestControlRequestFollowsContext(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	err := callServer(ctx, h.cfg.StateDir, "queue-list", "", io.Discard)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("with a cancelled context: %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v", d)
+	}
+	var out strings.Builder
+	if err := callServer(context.Background(), h.cfg.StateDir, "queue-list", "", &out); err != nil || !strings.Contains(out.String(), "message(s)") {
+		t.Errorf("queue list through serve: %v %q", err, out.String())
 	}
 }
