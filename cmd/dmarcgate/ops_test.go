@@ -244,6 +244,10 @@ func TestOneShotCommandsWithoutServe(t *testing.T) {
 	if err := h.send("alice@nopolicy.example", []string{"bob@example.org"}, message("alice@nopolicy.example", "queued")); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 10*time.Second, "a failed delivery attempt", func() bool {
+		out, _ := queueList(t, h)
+		return strings.Contains(out, "connect")
+	})
 	h.stop()
 	// No serve now: the command opens the state itself.
 	out, err := queueList(t, h)
@@ -280,11 +284,12 @@ func TestQueueShowAndDelete(t *testing.T) {
 		}
 	}
 	var ids []string
-	waitFor(t, 5*time.Second, "two queued messages", func() bool {
+	waitFor(t, 10*time.Second, "two messages queued after a failed attempt", func() bool {
 		out, _ := queueList(t, h)
 		ids = nil
 		for _, line := range strings.Split(out, "\n")[1:] {
-			if f := strings.Fields(line); len(f) > 1 && f[1] == "mail" {
+			// ID KIND AGE SIZE FROM TO ATTEMPTS ...
+			if f := strings.Fields(line); len(f) > 6 && f[1] == "mail" && f[6] != "0" {
 				ids = append(ids, f[0])
 			}
 		}
