@@ -25,7 +25,8 @@ func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reade
 		return nil, fmt.Errorf("reading the message: %w", err)
 	}
 	if dkim.HeaderTooLarge() {
-		return nil, fmt.Errorf("message header exceeds %d bytes", auth.MaxHeaderCapture)
+		// As the end of DATA: refused before any evaluation.
+		return &Verdict{Action: ActionMalformed, SPF: res.SPFOutcome, DKIM: dkimOut, Reply: replyHeaderTooBig}, nil
 	}
 	return e.Evaluate(ctx, tx, dkim.Header(), res.SPFOutcome, dkimOut), nil
 }

@@ -191,6 +191,8 @@ func TestCheckCommandMatchesServer(t *testing.T) {
 		{"spoof", "spoof@forwarder.example", message("ceo@good.example", "spoofed"), "reject", "550 5.7.26"},
 		{"pass", "alice@good.example", message("alice@good.example", "fine"), "deliver", "250"},
 		{"quarantine", "x@quar.example", message("x@quar.example", "q"), "quarantine", "250"},
+		// A header section beyond what the gateway keeps (1 MiB) is refused.
+		{"header too big", "alice@good.example", message("alice@good.example", "big", "X-Filler: start"+strings.Repeat("\r\n\t"+strings.Repeat("f", 76), 14000)), "malformed", "552 5.3.4"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
