@@ -18,6 +18,15 @@ import (
 // header section is refused by smtpd.
 const MaxHeaderCapture = 1 << 20
 
+// maxFoldCost bounds what verifying a message may cost in joining folded
+// header lines: the library appends each continuation line to its field
+// (go-msgauth's readHeader), copying the field so far each time, so a
+// field of n lines costs about n²/2 line lengths. Legitimate fields, a To:
+// with thousands of addresses included, stay far below it; past it
+// (hundreds of megabytes of copying, seconds of CPU for one message)
+// local policy declines to verify the signatures (dkim=policy).
+const maxFoldCost = 256 << 20
+
 // errVerifierClosed is returned by Write and Close after Close.
 var errVerifierClosed = errors.New("auth: DKIM verifier already closed")
 
@@ -66,6 +75,9 @@ type DKIMVerifier struct {
 
 	header     []byte // the header block, up to MaxHeaderCapture
 	lineStart  int    // offset in header of the line being scanned
+	fieldLen   int    // length so far of the field being scanned
+	foldCost   int64  // bytes the library would copy joining folded lines
+	declined   bool   // foldCost over maxFoldCost: signatures not verified
 	headerDone bool
 	truncated  bool
 	written    int64
@@ -92,7 +104,16 @@ func (c *Checker) NewDKIMVerifier(ctx context.Context, kept MessageBuffer) *DKIM
 // rest as it streams in. It reports whether the library runs or will.
 func (v *DKIMVerifier) start() bool {
 	v.flushed = true
-	if !v.truncated && !hasField(v.header, "DKIM-Signature") {
+	// A header section beyond MaxHeaderCapture is never verified: the
+	// message is refused for it, and the library would read all of it, at
+	// a cost that grows with the square of a long folded field's length
+	// (minutes of CPU for one field of a few megabytes).
+	if v.truncated || !hasField(v.header, "DKIM-Signature") {
+		close(v.done)
+		return false
+	}
+	if v.foldCost > maxFoldCost {
+		v.declined = true
 		close(v.done)
 		return false
 	}
@@ -239,9 +260,16 @@ func (v *DKIMVerifier) capture(p []byte) {
 		}
 		v.header = append(v.header, p[:i+1]...)
 		p = p[i+1:]
-		if isBlankLine(v.header[v.lineStart:]) {
+		line := v.header[v.lineStart:]
+		if isBlankLine(line) {
 			v.headerDone = true
 			return
+		}
+		if (line[0] == ' ' || line[0] == '\t') && v.lineStart > 0 {
+			v.foldCost += int64(v.fieldLen)
+			v.fieldLen += len(line)
+		} else {
+			v.fieldLen = len(line)
 		}
 		v.lineStart = len(v.header)
 	}
@@ -277,6 +305,13 @@ func (v *DKIMVerifier) Close() ([]DKIMOutcome, error) {
 		v.verifyKept(msg)
 	case v.lost:
 		return v.interrupted(), errKeptLost
+	case v.declined:
+		outs := v.outcomes(nil, nil)
+		for i := range outs {
+			outs[i].Result, outs[i].Reason = policy.Policy, "not checked: a header field is folded over too many lines"
+			countResult("dkim", policy.Policy)
+		}
+		return outs, nil
 	case v.pw == nil:
 		return nil, nil // no DKIM-Signature field
 	default:
