@@ -39,6 +39,7 @@ func DKIMToPolicy(outs []DKIMOutcome) []policy.DKIMResult {
 // report back (RFC 6376 §3.5).
 type sigTags struct {
 	domain, selector, algorithm, b string
+	signed                         int // entries in h=: header fields the library looks up
 }
 
 // dkimSignatureTags returns the tags of every DKIM-Signature field of a
@@ -57,7 +58,7 @@ func dkimSignatureTags(header []byte) []sigTags {
 // first maxHeaderB characters are kept: header.b needs no more.
 func parseSigTags(value string) sigTags {
 	var t sigTags
-	var seen [4]bool // d, s, a, b
+	var seen [5]bool // d, s, a, b, h
 	for rest := value; rest != ""; {
 		var part string
 		part, rest, _ = strings.Cut(rest, ";")
@@ -66,7 +67,7 @@ func parseSigTags(value string) sigTags {
 		if !ok || len(k) != 1 {
 			continue
 		}
-		i := strings.IndexByte("dsab", k[0])
+		i := strings.IndexByte("dsabh", k[0])
 		if i < 0 || seen[i] {
 			continue
 		}
@@ -80,6 +81,8 @@ func parseSigTags(value string) sigTags {
 			t.algorithm = strings.ToLower(stripFWS(v, len(v)))
 		case 'b':
 			t.b = stripFWS(v, maxHeaderB)
+		case 'h':
+			t.signed = strings.Count(v, ":") + 1
 		}
 	}
 	return t
