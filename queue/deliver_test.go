@@ -31,7 +31,7 @@ func TestDeliverKeepsEnvelopeAndBytes(t *testing.T) {
 
 	forged := "Authentication-Results: mx.test; dmarc=pass\r\n"
 	body := forged + origBody
-	prefix := "Received: from client.test by mx.test\r\nAuthentication-Results: mx.test; dmarc=fail\r\n"
+	prefix := "Authentication-Results: mx.test; dmarc=fail\r\nReceived: from client.test by mx.test\r\n"
 	m := &Message{
 		Route: RouteRelay, From: "alice@sender.test", To: []string{"bob@example.test", "carol@example.test"},
 		UTF8: true, Body8Bit: true, Prefix: []byte(prefix),

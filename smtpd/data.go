@@ -111,8 +111,11 @@ func (s *session) message(v *Verdict, header []byte) *queue.Message {
 	if v.Action == ActionQuarantine {
 		quarantine = s.srv.Evaluator.Policy.QuarantineHeader
 	}
+	// Our Authentication-Results goes on top (RFC 8601 §5), where filters
+	// and MUAs look for the receiving MX's verdict, as Postfix with
+	// OpenDKIM/OpenDMARC milters places it; our Received follows.
 	prefix := make([]byte, 0, len(received)+len(v.AuthResults)+len(quarantine)+2)
-	prefix = append(append(prefix, received...), v.AuthResults...)
+	prefix = append(append(prefix, v.AuthResults...), received...)
 	if quarantine != "" {
 		prefix = append(append(prefix, quarantine...), "\r\n"...)
 	}

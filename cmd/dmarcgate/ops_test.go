@@ -304,7 +304,7 @@ func TestQueueShowAndDelete(t *testing.T) {
 		!strings.Contains(envelope, "To: bob@example.org") || !strings.Contains(envelope, "Last-Error:") {
 		t.Errorf("queue show envelope:\n%s", envelope)
 	}
-	if !strings.HasPrefix(msg, "Received: ") || !strings.Contains(msg, "Authentication-Results: ") || !strings.Contains(msg, "Subject: stuck ") {
+	if !strings.HasPrefix(msg, "Authentication-Results: ") || !strings.Contains(msg, "\r\nReceived: ") || !strings.Contains(msg, "Subject: stuck ") {
 		t.Errorf("queue show message:\n%.400s", msg)
 	}
 

@@ -76,8 +76,8 @@ func TestRelayDeliversByteIdentical(t *testing.T) {
 		}
 		added := splitDelivered(t, m.Data, c.msg)
 		names := headerNames(added)
-		if strings.Join(names, ",") != "Received,Authentication-Results" {
-			t.Errorf("added fields = %v, want Received then Authentication-Results:\n%s", names, added)
+		if strings.Join(names, ",") != "Authentication-Results,Received" {
+			t.Errorf("added fields = %v, want Authentication-Results then Received:\n%s", names, added)
 		}
 		if !strings.Contains(added, "Authentication-Results: mx.test.example;") || !strings.Contains(added, "by mx.test.example") {
 			t.Errorf("added block lacks our authserv-id or hostname:\n%s", added)
