@@ -10,19 +10,27 @@ import (
 )
 
 // CheckMessage evaluates a stored message exactly as the end of DATA would:
-// SPF from the envelope, DKIM and the header from one pass over r. It
-// changes no state.
-func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reader) (*Verdict, error) {
+// SPF from the envelope, DKIM and the header from one pass over r. A
+// message over maxSize bytes (0: no limit) gets the refusal serve gives
+// while reading it, and the rest of r is left unread. It changes no state.
+func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reader, maxSize int64) (*Verdict, error) {
 	spf := make(chan spfResult, 1)
 	go func() { spf <- spfResult{e.Checker.SPF(ctx, tx.IP, tx.HELO, tx.MailFrom)} }()
+	if maxSize > 0 {
+		r = io.LimitReader(r, maxSize+1)
+	}
 	// Kept as the spool keeps a message, so that DKIM runs as in serve.
 	var kept bytes.Buffer
 	dkim := e.Checker.NewDKIMVerifier(ctx, &kept)
-	_, err := io.Copy(io.MultiWriter(neverFails{dkim}, &kept), r)
+	size, err := io.Copy(io.MultiWriter(neverFails{dkim}, &kept), r)
 	dkimOut, _ := dkim.Close()
 	res := <-spf
 	if err != nil {
 		return nil, fmt.Errorf("reading the message: %w", err)
+	}
+	if maxSize > 0 && size > maxSize {
+		// As DATA: refused before the end, so nothing is evaluated.
+		return &Verdict{Action: ActionTooBig, SPF: res.SPFOutcome, Reply: replyTooBig}, nil
 	}
 	if dkim.HeaderTooLarge() {
 		// As the end of DATA: refused before any evaluation.

@@ -24,6 +24,7 @@ const (
 	ActionTempFail   Action = "tempfail"
 	ActionBadFrom    Action = "bad-from"
 	ActionMalformed  Action = "malformed"
+	ActionTooBig     Action = "too-big" // over max_message_size: refused while read
 )
 
 // Policy is the local DMARC configuration the Evaluator applies.

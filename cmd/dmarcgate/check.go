@@ -45,7 +45,7 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		in = f
 	}
 	tx := smtpd.Transaction{IP: ip, HELO: *helo, MailFrom: strings.Trim(*mailFrom, "<>")}
-	v, err := eval.CheckMessage(ctx, tx, crlfReader(in))
+	v, err := eval.CheckMessage(ctx, tx, crlfReader(in), cfg.SMTP.MaxMessageSize)
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,9 @@ func TestDMARCQuarantineHeader(t *testing.T) {
 	}
 	added := delivered(t, h, msg)
 	mustContain(t, added, "X-Spam-Flag: YES\r\n")
+	if names := strings.Join(headerNames(added), ","); names != "Authentication-Results,Received,X-Spam-Flag" {
+		t.Errorf("added fields = %s, want our verdict on top and the quarantine header last", names)
+	}
 	mustContain(t, authResults(t, added), "dmarc=fail", "p=quarantine", "dis=quarantine")
 }
 
@@ -184,7 +187,7 @@ func TestDKIMEd25519AndAlteredBody(t *testing.T) {
 }
 
 func TestCheckCommandMatchesServer(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *config.Config) { c.SMTP.MaxMessageSize = 2 << 20 })
 	cases := []struct {
 		name, mailFrom, msg, wantDisposition, wantReply string
 	}{
@@ -193,6 +196,8 @@ func TestCheckCommandMatchesServer(t *testing.T) {
 		{"quarantine", "x@quar.example", message("x@quar.example", "q"), "quarantine", "250"},
 		// A header section beyond what the gateway keeps (1 MiB) is refused.
 		{"header too big", "alice@good.example", message("alice@good.example", "big", "X-Filler: start"+strings.Repeat("\r\n\t"+strings.Repeat("f", 76), 14000)), "malformed", "552 5.3.4"},
+		// Over max_message_size: refused while read, before any evaluation.
+		{"message too big", "alice@good.example", message("alice@good.example", "huge", "X-Filler: x") + strings.Repeat(strings.Repeat("b", 78)+"\r\n", 30000), "too-big", "552 5.3.4"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
