@@ -25,8 +25,15 @@ func ParseZoneFile(text, origin string) (Zone, error) {
 	zp := newParser(text, origin)
 	zone := Zone{}
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		// The parser also takes records a zone cannot serve: no owner
+		// (leading blank before any name), or no data (RFC 2136 update
+		// form); each must read back as it will be served.
+		text := rr.String()
+		if _, err := dns.NewRR(text); err != nil || rr.Header().Name == "" {
+			return nil, fmt.Errorf("resolvertest: zone file: incomplete record %q", strings.TrimSpace(text))
+		}
 		owner := dns.CanonicalName(rr.Header().Name)
-		zone[owner] = append(zone[owner], rr.String())
+		zone[owner] = append(zone[owner], text)
 	}
 	if err := zp.Err(); err != nil {
 		return nil, fmt.Errorf("resolvertest: zone file: %w", err)
