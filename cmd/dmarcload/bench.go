@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"dmarcgate/resolver/resolvertest"
-	"dmarcgate/smtpsink"
 )
 
 // bench runs the direct load, then (unless -direct-only) the gateway
@@ -36,13 +35,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	sinkOpts := smtpsink.Options{Discard: true, Hostname: "sink.bench.example"}
-	if o.tls {
-		if sinkOpts.TLS, err = smtpsink.SelfSignedTLS(sinkOpts.Hostname); err != nil {
-			return err
-		}
-	}
-	sink, err := smtpsink.Listen("127.0.0.1:0", sinkOpts)
+	sink, err := startSink(o.sinkInProcess, o.tls)
 	if err != nil {
 		return err
 	}
@@ -97,11 +90,11 @@ type gatewayFigures struct {
 
 // benchRound measures the sink directly, then the gateway in front of it:
 // with w, and with signed too for -auth-cost.
-func benchRound(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr string, w, signed *workload, tab *table, stderr io.Writer) (round, error) {
+func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, signed *workload, tab *table, stderr io.Writer) (round, error) {
 	var r round
 	var err error
 	r.direct, err = directRun(ctx, sink, w, o.c)
-	tab.row("direct", o, r.direct, 0, 0)
+	tab.row(directLabel(o), o, r.direct, 0, 0)
 	if err != nil || o.directOnly {
 		return r, err
 	}
@@ -183,17 +176,31 @@ func joinFormatted(format string, xs []float64) string {
 }
 
 // directRun measures the sink alone.
-func directRun(ctx context.Context, sink *smtpsink.Sink, w *workload, conns int) (summary, error) {
-	sink.Reset()
+func directRun(ctx context.Context, sink sink, w *workload, conns int) (summary, error) {
+	if err := sink.Reset(); err != nil {
+		return summary{}, err
+	}
 	s := summarize(runLoad(ctx, sink.Addr(), w, conns))
 	// The sink counts a message before it answers 250.
-	if got := sink.Count(); got != s.accepted {
+	got, _, err := sink.Counts()
+	if err != nil {
+		return s, err
+	}
+	if got != s.accepted {
 		return s, fmt.Errorf("direct run: the sink counted %d messages but answered 250 to %d", got, s.accepted)
 	}
 	if s.failed > 0 {
 		return s, fmt.Errorf("direct run: %d transactions failed: %s", s.failed, strings.Join(s.errSample, "; "))
 	}
 	return s, ctx.Err()
+}
+
+// directLabel says where the sink ran when it is not its own process.
+func directLabel(o options) string {
+	if o.sinkInProcess {
+		return "direct, sink in-process"
+	}
+	return "direct"
 }
 
 func gatewayLabel(o options) string {

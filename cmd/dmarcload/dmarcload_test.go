@@ -34,7 +34,7 @@ func TestDirectRunCountsEveryMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := directRun(context.Background(), sink, w, o.c)
+	s, err := directRun(context.Background(), wrapSink(sink), w, o.c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +56,19 @@ func TestDirectRunCountsEveryMessage(t *testing.T) {
 	}
 }
 
+// The sink runs in a process of its own unless -sink-in-process; the row
+// says which.
 func TestRunDirectOnlyPrintsRow(t *testing.T) {
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), strings.Fields("-direct-only -n 50 -c 5 -size 1024"), &out, &errOut)
-	if code != exitOK {
-		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "direct ") || !strings.Contains(lines[1], " 50 ") {
-		t.Fatalf("output:\n%s", out.String())
+	for args, label := range map[string]string{"": "direct ", "-sink-in-process": "direct, sink in-process "} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), strings.Fields("-direct-only -n 50 -c 5 -size 1024 "+args), &out, &errOut)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d, stderr: %s", args, code, errOut.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[1], label) || !strings.Contains(lines[1], " 50 ") {
+			t.Fatalf("%s: output:\n%s", args, out.String())
+		}
 	}
 }
 
@@ -469,6 +473,10 @@ var buildGateway = sync.OnceValue(func() builtGateway {
 var testBinDir string
 
 func TestMain(m *testing.M) {
+	// The sink's own process is this test binary, run again.
+	if mode := os.Getenv(sinkProcessEnv); mode != "" {
+		os.Exit(serveSinkProcess(mode, os.Stdin, os.Stdout, os.Stderr))
+	}
 	var err error
 	if testBinDir, err = os.MkdirTemp("", "dmarcload-test-"); err != nil {
 		panic(err)
@@ -566,5 +574,51 @@ func TestRoundsSummary(t *testing.T) {
 	}
 	if m := median(nil); m != 0 {
 		t.Errorf("median of nothing = %v", m)
+	}
+}
+
+// The sink's own process counts what it receives, the spoofer's messages
+// apart, starts again from zero on reset, and exits when told.
+func TestProcessSink(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", tls), func(t *testing.T) {
+			p, err := startProcessSink(tls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.kill()
+			o := testOptions(40, 4, 1024)
+			o.spoofed, o.tls = 25, tls
+			w, err := newWorkload(o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := directRun(context.Background(), p, w, o.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// With -tls a client fails unless the sink offers STARTTLS.
+			if s.accepted != 40 || s.failed != 0 {
+				t.Fatalf("summary = %+v, want 40 accepted", s)
+			}
+			if n, spoofed, err := p.Counts(); n != 40 || spoofed != 10 || err != nil {
+				t.Errorf("counts = %d, %d, %v; want 40, 10", n, spoofed, err)
+			}
+			if err := p.Reset(); err != nil {
+				t.Fatal(err)
+			}
+			if n, spoofed, err := p.Counts(); n != 0 || spoofed != 0 || err != nil {
+				t.Errorf("after reset: counts = %d, %d, %v", n, spoofed, err)
+			}
+			if err := p.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			if !p.cmd.ProcessState.Exited() || p.cmd.ProcessState.Pid() == os.Getpid() {
+				t.Errorf("the sink process did not exit on its own: %v", p.cmd.ProcessState)
+			}
+			if _, _, err := p.Counts(); err == nil {
+				t.Error("counts from a closed sink process: no error")
+			}
+		})
 	}
 }

@@ -8,10 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"dmarcgate/smtpsink"
 )
@@ -41,7 +38,7 @@ type gatewayResult struct {
 
 // gatewayRun starts the gateway in front of sink, sends w through it and
 // waits for everything it accepted to reach the sink.
-func gatewayRun(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr string, w *workload, stderr io.Writer) (*gatewayResult, error) {
+func gatewayRun(ctx context.Context, o options, sink sink, dnsAddr string, w *workload, stderr io.Writer) (*gatewayResult, error) {
 	dir, err := os.MkdirTemp("", "dmarcload-")
 	if err != nil {
 		return nil, err
@@ -57,15 +54,9 @@ func gatewayRun(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr str
 	}
 	defer outbound.Close()
 
-	sink.Reset()
-	var spoofedRelayed atomic.Int64
-	sink.SetDataReply(func(from string, _ []string) *smtp.SMTPError {
-		if strings.HasSuffix(from, "@"+spooferDomain) {
-			spoofedRelayed.Add(1)
-		}
-		return nil
-	})
-	defer sink.SetDataReply(nil)
+	if err := sink.Reset(); err != nil {
+		return nil, err
+	}
 
 	setup := gatewaySetup{dir: dir, relay: sink.Addr(), outbound: outbound.Addr(), dns: dnsAddr, maxConns: o.c + 10}
 	if o.tls {
@@ -83,8 +74,10 @@ func gatewayRun(ctx context.Context, o options, sink *smtpsink.Sink, dnsAddr str
 	r.drainErr = waitForCount(ctx, sink, r.accepted, drainTimeout(w.n))
 	r.drain = time.Since(start)
 	time.Sleep(settleTime)
-	r.received = sink.Count()
-	r.spoofedRelayed = int(spoofedRelayed.Load())
+	if r.received, r.spoofedRelayed, err = sink.Counts(); err != nil {
+		g.stop()
+		return nil, err
+	}
 	r.dsns = outbound.Count()
 	r.rss, r.rssErr = g.peakRSS()
 	r.cpu, r.stopErr = g.stop()
@@ -155,12 +148,16 @@ func (r *gatewayResult) verdict() error {
 
 // waitForCount waits until sink has received n messages, for at most
 // timeout.
-func waitForCount(ctx context.Context, sink *smtpsink.Sink, n int, timeout time.Duration) error {
+func waitForCount(ctx context.Context, sink sink, n int, timeout time.Duration) error {
 	const poll = 10 * time.Millisecond
 	deadline := time.Now().Add(timeout)
-	for sink.Count() < n {
+	for {
+		got, _, err := sink.Counts()
+		if err != nil || got >= n {
+			return err
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sink had %d of %d messages after %v", sink.Count(), n, timeout)
+			return fmt.Errorf("sink had %d of %d messages after %v", got, n, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -168,5 +165,4 @@ func waitForCount(ctx context.Context, sink *smtpsink.Sink, n int, timeout time.
 		case <-time.After(poll):
 		}
 	}
-	return nil
 }

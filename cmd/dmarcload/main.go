@@ -1,14 +1,16 @@
 // Command dmarcload measures dmarcgate under load: it sends the same
-// closed-loop SMTP load first straight to an in-process sink ("direct"),
-// then through a dmarcgate subprocess relaying to that sink, and prints
-// throughput, latency and peak memory for each run. Every address it uses
-// is on 127.0.0.1, DNS included. It is a benchmark, not a test of
-// correctness beyond counting what was accepted and what arrived.
+// closed-loop SMTP load first straight to a sink ("direct"), then through
+// a dmarcgate subprocess relaying to that sink, and prints throughput,
+// latency and peak memory for each run. The sink runs in a process of its
+// own, as a mail store does (-sink-in-process keeps it in dmarcload's).
+// Every address it uses is on 127.0.0.1, DNS included. It is a benchmark,
+// not a test of correctness beyond counting what was accepted and what
+// arrived.
 //
 // Usage:
 //
 //	dmarcload -gateway ./bin/dmarcgate -n 20000 -c 50 -size 4096 [-auth] [-spoofed PCT]
-//	          [-pipelining] [-per-conn M] [-tls] [-rounds R] [-auth-cost]
+//	          [-pipelining] [-per-conn M] [-tls] [-rounds R] [-auth-cost] [-sink-in-process]
 //
 // This machine's speed drifts from minute to minute: -rounds repeats the
 // runs, interleaved, and prints their medians. -auth-cost runs the gateway
@@ -53,9 +55,14 @@ type options struct {
 	rounds     int    // how many times the runs are repeated
 	authCost   bool   // each round: the gateway without and with DKIM
 	keep       bool   // keep the gateway's temporary directory
+
+	sinkInProcess bool // run the sink in this process, not in its own
 }
 
 func main() {
+	if mode := os.Getenv(sinkProcessEnv); mode != "" {
+		os.Exit(serveSinkProcess(mode, os.Stdin, os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -95,6 +102,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat the runs, interleaved, and print their medians")
 	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")
+	fs.BoolVar(&o.sinkInProcess, "sink-in-process", false, "run the sink inside dmarcload rather than in a process of its own; the direct run then skips the process switch that every real downstream costs (for comparison with earlier figures)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the gateway's temporary directory (config, state, log)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
