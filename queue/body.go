@@ -39,6 +39,23 @@ type Body struct {
 // NewBody returns an empty body to write the message into.
 func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir} }
 
+// Expect prepares for a body of about size bytes, as announced with
+// SIZE= at MAIL (RFC 1870): one that fits in memory gets its buffer at
+// once instead of growing it by copies, one that will not goes to a spool
+// file from its first byte. It is only a hint: the body may still turn
+// out either way. Call it before the first Write.
+func (b *Body) Expect(size int64) {
+	if b.used || b.err != nil || b.n > 0 || b.file != nil || size <= 0 {
+		return
+	}
+	if size > memoryLimit {
+		b.err = b.spill()
+		return
+	}
+	// A little room for an estimate that falls short.
+	b.buf = make([]byte, 0, min(size+size/32+1024, memoryLimit))
+}
+
 // Write appends p to the body.
 func (b *Body) Write(p []byte) (int, error) {
 	if b.used {

@@ -31,10 +31,16 @@ func (s *session) Data(r io.Reader) error {
 		return replyInternal
 	}
 	body := s.srv.Queue.NewBody()
+	body.Expect(s.opts.Size)
 	// The DKIM verifier keeps the header section for us too: one copy. A
-	// small signed message it verifies at Close from the body; it sees
-	// each piece before the body does.
-	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, body)
+	// small signed message it verifies at Close from the body, when the
+	// body is held in memory (not announced as large); it sees each piece
+	// before the body does.
+	var kept auth.MessageBuffer
+	if body.Bytes() != nil {
+		kept = body
+	}
+	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, kept)
 	buf := copyBuffers.Get().(*[]byte)
 	size, err := io.CopyBuffer(io.MultiWriter(neverFails{dkim}, body), r, *buf)
 	copyBuffers.Put(buf)

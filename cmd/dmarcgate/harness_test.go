@@ -222,6 +222,11 @@ func (h *harness) send(from string, to []string, msg string) error {
 }
 
 func sendTo(addr, helo, from string, to []string, msg string) error {
+	return sendWith(addr, helo, from, to, msg, nil)
+}
+
+// sendWith sends one message with the MAIL parameters of opts (nil: none).
+func sendWith(addr, helo, from string, to []string, msg string, opts *smtp.MailOptions) error {
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		return err
@@ -230,7 +235,7 @@ func sendTo(addr, helo, from string, to []string, msg string) error {
 	if err := c.Hello(helo); err != nil {
 		return err
 	}
-	if err := c.Mail(from, nil); err != nil {
+	if err := c.Mail(from, opts); err != nil {
 		return err
 	}
 	for _, r := range to {

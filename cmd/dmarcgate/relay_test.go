@@ -85,6 +85,45 @@ func TestRelayDeliversByteIdentical(t *testing.T) {
 	}
 }
 
+// The SIZE= a client announces decides where the gateway keeps the body
+// while it is queued (memory or a spool file), never what is relayed or
+// how its signatures verify, even when the announcement is wrong.
+func TestSizeAnnouncedAtMailKeepsTheMessage(t *testing.T) {
+	h := newHarness(t, nil)
+	signer := h.newRSASigner("good.example", "s1")
+	small := message("a@nopolicy.example", "small") + "hello\r\n"
+	large := message("a@nopolicy.example", "large") + strings.Repeat(strings.Repeat("z", 78)+"\r\n", 20000)
+	signed := signer.sign(t, message("alice@good.example", "signed")+"hello\r\n")
+	signedLarge := signer.sign(t, message("alice@good.example", "signed large")+strings.Repeat(strings.Repeat("s", 78)+"\r\n", 20000))
+	cases := []struct {
+		name string
+		size int64
+		msg  string
+	}{
+		{"exact", int64(len(small)), small},
+		{"announced large, sent small", 3 << 20, small},
+		{"announced small, sent large", 1000, large},
+		{"announced large, sent large", int64(len(large)), large},
+		{"signed, announced large, sent small", 3 << 20, signed},
+		{"signed, announced small, sent large", 1000, signedLarge},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := sendWith(h.addr, "client.test", "a@nopolicy.example", []string{"bob@example.org"}, c.msg, &smtp.MailOptions{Size: c.size}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := h.sink.Wait(i+1, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added := splitDelivered(t, got[i].Data, c.msg)
+			if strings.Contains(c.msg, "DKIM-Signature:") {
+				mustContain(t, authResults(t, added), "dkim=pass header.d=good.example")
+			}
+		})
+	}
+}
+
 func TestRelayDeniedForForeignDomain(t *testing.T) {
 	h := newHarness(t, nil)
 	err := h.send("alice@nopolicy.example", []string{"victim@elsewhere.example"}, message("alice@nopolicy.example", "relay"))

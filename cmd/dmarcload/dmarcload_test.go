@@ -98,12 +98,18 @@ func TestRunBadUsage(t *testing.T) {
 	}
 }
 
-// TestPipelinedClientDelivers: with -pipelining every message arrives
-// whole, with its envelope, whatever its dots.
-func TestPipelinedClientDelivers(t *testing.T) {
+// TestClientsDeliver: with either client every message arrives whole,
+// with its envelope and its size announced at MAIL, whatever its dots.
+func TestClientsDeliver(t *testing.T) {
+	for _, pipelining := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) { testClientDelivers(t, pipelining) })
+	}
+}
+
+func testClientDelivers(t *testing.T, pipelining bool) {
 	sink := smtpsink.Start(t, smtpsink.Options{})
 	o := testOptions(10, 2, 1024)
-	o.pipelining = true
+	o.pipelining = pipelining
 	w, err := newWorkload(o, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +123,9 @@ func TestPipelinedClientDelivers(t *testing.T) {
 	for _, m := range sink.Messages() {
 		if len(m.To) != 1 || m.To[0] != recipient {
 			t.Fatalf("recipients %v", m.To)
+		}
+		if m.Size != int64(len(m.Data)) {
+			t.Errorf("SIZE=%d announced for %d bytes", m.Size, len(m.Data))
 		}
 		got[string(m.Data)] = m.From
 	}

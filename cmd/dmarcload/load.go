@@ -191,7 +191,8 @@ func (c *loadConn) transact(m message) error {
 	if c.piped != nil {
 		return c.piped.transact(m.from, recipient, m.data)
 	}
-	if err := c.client.Mail(m.from, nil); err != nil {
+	// The size is announced, as MTAs do when the server offers SIZE.
+	if err := c.client.Mail(m.from, &smtp.MailOptions{Size: int64(len(m.data))}); err != nil {
 		return err
 	}
 	if err := c.client.Rcpt(recipient, nil); err != nil {
