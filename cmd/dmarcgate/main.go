@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"no command given\n" + usage}
+		return usageError{"no command given (try dmarcgate help)"}
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {

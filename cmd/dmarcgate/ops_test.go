@@ -185,6 +185,7 @@ org_name = "Example"
 		{[]string{"queue", "list", "--config", badKey}, 2, "reporting.dkim.key_file"},
 		{[]string{"queue", "show"}, 2, "usage: dmarcgate queue list | flush | show ID | delete ID"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
+		{nil, 2, "no command given (try dmarcgate help)"},
 		{[]string{"check", "--config", good}, 2, "usage"},
 		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined"},
 	}
