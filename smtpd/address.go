@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // splitAddress returns the local part and the lower-cased domain.
@@ -13,9 +14,17 @@ func splitAddress(addr string) (local, domain string) {
 	return addr[:i], strings.ToLower(strings.TrimSuffix(addr[i+1:], "."))
 }
 
-// hasControl reports bytes that must never reach a header or a log line.
-func hasControl(s string) bool {
-	return strings.ContainsAny(s, "\r\n\x00")
+// badAddressBytes reports an address no SMTP grammar allows and no header
+// or log line may carry: a control character or DEL (RFC 5321 §4.1.2
+// qtextSMTP and quoted-pairSMTP start at space), or bytes that are not
+// UTF-8 (RFC 6531 §3.3).
+func badAddressBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == 0x7f {
+			return true
+		}
+	}
+	return !utf8.ValidString(s)
 }
 
 // quoteAddress re-quotes a local part that go-smtp handed over unquoted, so the
@@ -31,11 +40,11 @@ func quoteAddress(addr string) string {
 	domain := addr[len(local):]
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range local {
-		if r == '"' || r == '\\' {
+	for i := 0; i < len(local); i++ { // bytes: nothing is re-encoded
+		if c := local[i]; c == '"' || c == '\\' {
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(local[i])
 	}
 	b.WriteByte('"')
 	b.WriteString(domain)

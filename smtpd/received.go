@@ -29,7 +29,7 @@ func receivedHeader(helo string, ip net.IP, by, id string, rcpts []string, tlsSt
 	}
 	b = append(b, " id "...)
 	b = append(b, id...)
-	if len(rcpts) == 1 && !hasControl(rcpts[0]) {
+	if len(rcpts) == 1 && !badAddressBytes(rcpts[0]) {
 		b = append(b, "\r\n\tfor <"...)
 		b = append(b, quoteAddress(rcpts[0])...)
 		b = append(b, '>')

@@ -56,7 +56,7 @@ func (s *session) helo() string { return s.conn.Hostname() }
 // with RCPT and DATA.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
-	if hasControl(from) {
+	if badAddressBytes(from) {
 		return replyBadAddress
 	}
 	if opts != nil {
@@ -80,7 +80,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt accepts recipients of our domains only: never an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if hasControl(to) {
+	if badAddressBytes(to) {
 		return replyBadAddress
 	}
 	_, domain := splitAddress(to)

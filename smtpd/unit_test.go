@@ -20,6 +20,7 @@ func TestQuoteAddress(t *testing.T) {
 		"":                       "",
 		"üser@example.org":       "üser@example.org",
 		`back\slash@example.org`: `"back\\slash"@example.org`,
+		"0\xb6 0@example.org":    "\"0\xb6 0\"@example.org", // bytes kept, not re-encoded
 	}
 	for in, want := range cases {
 		if got := quoteAddress(in); got != want {

@@ -124,6 +124,34 @@ func TestSizeAnnouncedAtMailKeepsTheMessage(t *testing.T) {
 	}
 }
 
+// An address with a control character or bytes that are not UTF-8 fits
+// no SMTP grammar and would end up in our Received field and the log: it
+// is refused at MAIL or RCPT, and the session goes on.
+func TestAddressWithBadBytesRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	c := dialBanner(t, h.addr, "220 ")
+	defer c.Close()
+	r := textproto.NewReader(bufio.NewReader(c))
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	say := func(line, want string) {
+		t.Helper()
+		if _, err := io.WriteString(c, line+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		code, msg, err := r.ReadResponse(0)
+		if got := fmt.Sprintf("%d %s", code, msg); err != nil && code == 0 || !strings.HasPrefix(got, want) {
+			t.Errorf("%q: %s (%v), want %s", line, got, err, want)
+		}
+	}
+	say("EHLO client.test", "250 ")
+	say("MAIL FROM:<a\x10b@nopolicy.example>", "553 5.1.3")
+	say("MAIL FROM:<\xe9t\xe9@nopolicy.example>", "553 5.1.3")
+	say("MAIL FROM:<a@nopolicy.example>", "250 ")
+	say("RCPT TO:<\x7fbob@example.org>", "553 5.1.3")
+	say("RCPT TO:<b\xffob@example.org>", "553 5.1.3")
+	say("RCPT TO:<bob@example.org>", "250 ")
+}
+
 func TestRelayDeniedForForeignDomain(t *testing.T) {
 	h := newHarness(t, nil)
 	err := h.send("alice@nopolicy.example", []string{"victim@elsewhere.example"}, message("alice@nopolicy.example", "relay"))
