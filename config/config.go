@@ -76,6 +76,9 @@ type Queue struct {
 	// Connections to the downstream and smarthosts are reused.
 	IdleConnTimeout Duration `toml:"idle_conn_timeout"`
 	MaxConnMessages int      `toml:"max_conn_messages"`
+	// BodyMemory bounds what message bodies being received hold in memory
+	// together, beyond the first 256 KiB of each.
+	BodyMemory int64 `toml:"body_memory"`
 }
 
 type Outbound struct {

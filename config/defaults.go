@@ -26,6 +26,7 @@ func Default() *Config {
 
 			IdleConnTimeout: Duration{5 * time.Second},
 			MaxConnMessages: 1000,
+			BodyMemory:      64 << 20,
 		},
 		DMARC: DMARC{
 			Mode:             "enforce",

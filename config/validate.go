@@ -114,6 +114,9 @@ func (c *Config) validateRelay() error {
 	if q.IdleConnTimeout.Duration <= 0 || q.MaxConnMessages <= 0 {
 		return bad("queue", "idle_conn_timeout and max_conn_messages must be positive")
 	}
+	if q.BodyMemory < 0 {
+		return bad("queue.body_memory", "must not be negative")
+	}
 	return nil
 }
 

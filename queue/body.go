@@ -17,6 +17,18 @@ import (
 // goes to a spool file, so memory per message stays bounded.
 const memoryLimit = 1 << 20
 
+// MemoryKept is what every Body may hold in memory on its own. Beyond it,
+// up to memoryLimit, bodies share Config.BodyMemory, and one that cannot
+// get its share goes to a spool file. So a body announced no larger (or
+// not announced) keeps its first MemoryKept bytes in memory until it is
+// enqueued or aborted: the DKIM verifier reads a small signed message back
+// from there (auth.SyncVerifyLimit must not exceed it).
+const MemoryKept = 256 << 10
+
+// minReserve is the least a body reserves of the shared budget at a time,
+// so that a message written in pieces does not reserve at each.
+const minReserve = 64 << 10
+
 // spoolTempPrefix names spool files not yet committed; any left by a crash
 // are removed by New.
 const spoolTempPrefix = "tmp-"
@@ -27,17 +39,19 @@ var errBodyUsed = errors.New("queue: body already enqueued or aborted")
 // and are committed inside the database with their entry (sharing the
 // group commit's fsync); large ones spill to a file in the spool directory.
 type Body struct {
-	dir  string
-	buf  []byte
-	file *os.File
-	w    *bufio.Writer
-	n    int64
-	err  error
-	used bool
+	dir    string
+	budget *memoryBudget
+	held   int64 // bytes of budget reserved for buf beyond MemoryKept
+	buf    []byte
+	file   *os.File
+	w      *bufio.Writer
+	n      int64
+	err    error
+	used   bool
 }
 
 // NewBody returns an empty body to write the message into.
-func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir} }
+func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir, budget: q.memory} }
 
 // Expect prepares for a body of about size bytes, as announced with
 // SIZE= at MAIL (RFC 1870): one that fits in memory gets its buffer at
@@ -48,12 +62,44 @@ func (b *Body) Expect(size int64) {
 	if b.used || b.err != nil || b.n > 0 || b.file != nil || size <= 0 {
 		return
 	}
-	if size > memoryLimit {
-		b.err = b.spill()
+	// A little room for an estimate that falls short.
+	want := min(size+size/32+1024, memoryLimit)
+	switch {
+	case size > memoryLimit:
+		b.err = b.spill("size")
+		return
+	case !b.reserve(want):
+		b.err = b.spill("memory")
 		return
 	}
-	// A little room for an estimate that falls short.
-	b.buf = make([]byte, 0, min(size+size/32+1024, memoryLimit))
+	b.buf = make([]byte, 0, want)
+}
+
+// reserve makes sure the body may hold n bytes in memory; false when the
+// shared budget cannot spare what n needs beyond MemoryKept.
+func (b *Body) reserve(n int64) bool {
+	extra := n - MemoryKept
+	if extra <= b.held || b.budget == nil {
+		return true
+	}
+	more := min(max(extra, 2*b.held, minReserve), memoryLimit-MemoryKept) - b.held
+	if !b.budget.take(more) {
+		more = extra - b.held
+		if !b.budget.take(more) {
+			return false
+		}
+	}
+	b.held += more
+	return true
+}
+
+// release gives the body's reservation back; the body's memory is no
+// longer counted (it is in a file, discarded, or committed).
+func (b *Body) release() {
+	if b.budget != nil && b.held > 0 {
+		b.budget.give(b.held)
+	}
+	b.held = 0
 }
 
 // Write appends p to the body.
@@ -64,8 +110,12 @@ func (b *Body) Write(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.file == nil && b.n+int64(len(p)) > memoryLimit {
-		if b.err = b.spill(); b.err != nil {
+	if need := b.n + int64(len(p)); b.file == nil && (need > memoryLimit || !b.reserve(need)) {
+		reason := "size"
+		if need <= memoryLimit {
+			reason = "memory"
+		}
+		if b.err = b.spill(reason); b.err != nil {
 			return 0, b.err
 		}
 	}
@@ -126,13 +176,16 @@ func (b *Body) Abort() {
 	}
 	b.used = true
 	b.buf = nil
+	b.release()
 	if b.file != nil {
 		b.file.Close()
 		os.Remove(b.file.Name())
 	}
 }
 
-func (b *Body) spill() error {
+// spill moves the body to a spool file, for reason (a metric label).
+func (b *Body) spill(reason string) error {
+	bodiesSpooled.WithLabelValues(reason).Inc()
 	f, err := os.CreateTemp(b.dir, spoolTempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("queue: creating spool file: %w", err)
@@ -143,6 +196,7 @@ func (b *Body) spill() error {
 		return fmt.Errorf("queue: writing spool file: %w", err)
 	}
 	b.buf = nil
+	b.release()
 	return nil
 }
 

@@ -19,6 +19,9 @@ func (q *Queue) Enqueue(ctx context.Context, m *Message, body *Body, extra func(
 	if body == nil {
 		body = q.NewBody()
 	}
+	// Committed or not, the body stops counting against the budget here:
+	// what a worker keeps for the first attempt is bounded by the workers.
+	defer body.release()
 	rec := q.newRecord(m)
 	if err := rec.validate(body.Len()); err != nil {
 		body.Abort()

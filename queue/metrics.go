@@ -26,6 +26,10 @@ var (
 		Name: "dmarcgate_delivery_connections_total",
 		Help: "Delivery connections by event: opened, reused (taken from the idle pool), stale (found closed by the server and replaced).",
 	}, []string{"event"})
+	bodiesSpooled = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "dmarcgate_bodies_spooled_total",
+		Help: "Message bodies kept in a spool file rather than in memory, by reason: size (over 1 MiB, or announced so) or memory (the shared in-memory budget was used up).",
+	}, []string{"reason"})
 	verifyChecks = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "dmarcgate_recipient_verify_total",
 		Help: "Recipient verification answers by result (exists, unknown, unavailable) and source (cache, probe).",

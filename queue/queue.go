@@ -44,6 +44,11 @@ type Config struct {
 	OutboundPort  int    // port of MX hosts; default 25
 	Resolver      resolver.Resolver
 
+	// BodyMemory bounds what bodies being received hold in memory at
+	// once beyond MemoryKept each; a body that cannot get its share goes
+	// to a spool file. Default 64 MiB.
+	BodyMemory int64
+
 	Workers        int           // concurrent deliveries; default 16
 	RetryFirst     time.Duration // first retry delay, doubling; default 1m
 	RetryMax       time.Duration // cap of the retry delay; default 1h
@@ -84,6 +89,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("queue: unknown relay protocol %q", c.RelayProtocol)
 	}
 	setDefault(&c.OutboundPort, 25)
+	setDefault(&c.BodyMemory, 64<<20)
 	setDefault(&c.Workers, 16)
 	setDefault(&c.RetryFirst, time.Minute)
 	setDefault(&c.RetryMax, time.Hour)
@@ -110,7 +116,7 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-func setDefault[T int | time.Duration](v *T, def T) {
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
 	if *v <= 0 {
 		*v = def
 	}
@@ -125,6 +131,7 @@ type Queue struct {
 	index    *index
 	pool     *pool
 	fresh    chan freshEntry // Enqueue to an idle worker; see handOff
+	memory   *memoryBudget   // bodies being received, in memory
 
 	run runState
 }
@@ -154,6 +161,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		index:    newIndex(),
 		pool:     newPool(cfg.IdleConnTimeout, cfg.MaxConnMessages, cfg.Workers),
 		fresh:    make(chan freshEntry),
+		memory:   &memoryBudget{limit: cfg.BodyMemory},
 	}
 	if err := os.MkdirAll(q.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)

@@ -17,6 +17,11 @@ import (
 	"dmarcgate/reporting"
 )
 
+// A small signed message is verified at Close from the body's memory,
+// which a body keeps whatever the shared budget: this fails to compile if
+// the verifier would ask for more than every body keeps.
+const _ = uint(queue.MemoryKept - auth.SyncVerifyLimit)
+
 // copyBuffers recycles the buffers that DATA is streamed through, so that
 // each message does not allocate its own.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

@@ -232,6 +232,7 @@ func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) qu
 		GiveUp:          cfg.Queue.GiveUp.Duration,
 		IdleConnTimeout: cfg.Queue.IdleConnTimeout.Duration,
 		MaxConnMessages: cfg.Queue.MaxConnMessages,
+		BodyMemory:      cfg.Queue.BodyMemory,
 		Logger:          log,
 	}
 }

@@ -1,0 +1,29 @@
+package queue
+
+import "sync/atomic"
+
+// memoryBudget bounds the bytes that bodies being received hold in memory
+// beyond MemoryKept each, across all sessions. A body that cannot get its
+// share goes to a spool file: slower (an fsync of its own), never refused.
+// Without it, each of max_connections sessions could hold up to
+// memoryLimit.
+type memoryBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// take reserves n bytes; false, reserving nothing, when that would pass
+// the limit.
+func (m *memoryBudget) take(n int64) bool {
+	if m.used.Add(n) <= m.limit {
+		return true
+	}
+	m.used.Add(-n)
+	return false
+}
+
+func (m *memoryBudget) give(n int64) { m.used.Add(-n) }
+
+// BodyMemoryInUse reports how much of Config.BodyMemory bodies being
+// received hold now.
+func (q *Queue) BodyMemoryInUse() int64 { return q.memory.used.Load() }
