@@ -41,7 +41,7 @@ func TestDefaultsAndNormalisation(t *testing.T) {
 	if got := cfg.SMTP.AcceptDomains[0]; got != "example.org" {
 		t.Errorf("accept domain normalised to %q", got)
 	}
-	if cfg.SMTP.MaxMessageSize != 26214400 || cfg.DMARC.Mode != "enforce" || cfg.DMARC.OrgDomain != "treewalk" {
+	if cfg.SMTP.MaxMessageSize != 26214400 || cfg.DMARC.Mode != "enforce" || cfg.DMARC.OrgDomain != "treewalk" || cfg.Queue.BodyMemory != 64<<20 {
 		t.Errorf("defaults not applied: %+v", cfg.SMTP)
 	}
 }
@@ -57,6 +57,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad duration", minimal + "[dns]\ntimeout = \"soon\"\n", "dns.timeout", 11},
 		{"duration as a number", minimal + "[dns]\ntimeout = 60\n", "dns.timeout", 11},
 		{"duration as a float", minimal + "[queue]\nretry_max = 1.5\n", "queue.retry_max", 11},
+		{"negative body memory", minimal + "[queue]\nbody_memory = -1\n", "queue.body_memory", 11},
 		{"section duration as a number", minimal + "[failure_reports]\nper_source_interval = 3600\n", "failure_reports.per_source_interval", 11},
 		{"missing hostname", strings.Replace(minimal, `hostname = "mx.test"`, ``, 1), "hostname", 0},
 		{"missing relay", strings.Replace(minimal, `address = "127.0.0.1:10025"`, ``, 1), "relay.address", 0},
