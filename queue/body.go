@@ -19,10 +19,10 @@ const memoryLimit = 1 << 20
 
 // MemoryKept is what every Body may hold in memory on its own. Beyond it,
 // up to memoryLimit, bodies share Config.BodyMemory, and one that cannot
-// get its share goes to a spool file. So a body announced no larger (or
-// not announced) keeps its first MemoryKept bytes in memory until it is
-// enqueued or aborted: the DKIM verifier reads a small signed message back
-// from there (auth.SyncVerifyLimit must not exceed it).
+// get its share goes to a spool file. So a body still in memory after
+// Expect keeps its first MemoryKept bytes in memory until it is enqueued
+// or aborted: the DKIM verifier reads a small signed message back from
+// there (auth.SyncVerifyLimit must not exceed it).
 const MemoryKept = 256 << 10
 
 // minReserve is the least a body reserves of the shared budget at a time,
@@ -54,10 +54,10 @@ type Body struct {
 func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir, budget: q.memory} }
 
 // Expect prepares for a body of about size bytes, as announced with
-// SIZE= at MAIL (RFC 1870): one that fits in memory gets its buffer at
-// once instead of growing it by copies, one that will not goes to a spool
-// file from its first byte. It is only a hint: the body may still turn
-// out either way. Call it before the first Write.
+// SIZE= at MAIL (RFC 1870): one that fits in memory (and in the shared
+// budget) gets its buffer at once instead of growing it by copies; any
+// other goes to a spool file from its first byte. It is only a hint: the
+// body may still turn out either way. Call it before the first Write.
 func (b *Body) Expect(size int64) {
 	if b.used || b.err != nil || b.n > 0 || b.file != nil || size <= 0 {
 		return
