@@ -39,8 +39,8 @@ func (s *session) Data(r io.Reader) error {
 	body.Expect(s.opts.Size)
 	// The DKIM verifier keeps the header section for us too: one copy. A
 	// small signed message it verifies at Close from the body, when the
-	// body is held in memory (not announced as large); it sees each piece
-	// before the body does.
+	// body is held in memory (Expect did not send it to a spool file); it
+	// sees each piece before the body does.
 	var kept auth.MessageBuffer
 	if body.Bytes() != nil {
 		kept = body
