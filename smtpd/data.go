@@ -47,7 +47,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, kept)
 	buf := copyBuffers.Get().(*[]byte)
-	size, err := io.CopyBuffer(io.MultiWriter(neverFails{dkim}, body), r, *buf)
+	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, body), *buf)
 	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
 	if err != nil {

@@ -141,6 +141,12 @@ type limitedConn struct {
 	wArmed   time.Time // the write deadline last set
 	held     []byte    // replies not yet sent (see Write)
 	once     sync.Once
+
+	// DATA read beneath go-smtp (bulkdata.go).
+	lineEnd bool      // the last byte go-smtp got was an LF
+	bulk    *bulkData // armed for a message: go-smtp's next read is its text
+	pending []byte    // read past the message, for go-smtp
+	failed  error     // every read fails from now on
 }
 
 // maxHeldReplies bounds what Write holds back; a longer run of replies (a
@@ -176,16 +182,37 @@ func (c *limitedConn) flush() error {
 	return err
 }
 
-// Read sends the held replies first. It re-arms the idle deadline on every
-// read, capped by the session deadline: go-smtp arms its own deadline only
-// per command line, which would otherwise bound a whole DATA transfer by
-// read_timeout. A deadline less than a sixteenth of the idle time (at most
-// a second) older than needed is left as it is: a session reads several
-// times per message, and each re-arming is a timer operation.
+// Read sends the held replies first. Then it gives go-smtp what DATA read
+// beneath it left over, or reads a message beneath it (bulkdata.go), or
+// reads the connection.
 func (c *limitedConn) Read(b []byte) (int, error) {
 	if err := c.flush(); err != nil {
 		return 0, err
 	}
+	switch {
+	case c.failed != nil:
+		return 0, c.failed
+	case len(c.pending) > 0:
+		return c.readPending(b), nil
+	case c.bulk != nil:
+		d := c.bulk
+		c.bulk = nil
+		return c.readBulk(d, b)
+	}
+	n, err := c.readConn(b)
+	if n > 0 {
+		c.lineEnd = b[n-1] == '\n'
+	}
+	return n, err
+}
+
+// readConn reads from the connection. It re-arms the idle deadline on
+// every read, capped by the session deadline: go-smtp arms its own deadline
+// only per command line, which would otherwise bound a whole DATA transfer
+// by read_timeout. A deadline less than a sixteenth of the idle time (at
+// most a second) older than needed is left as it is: a session reads
+// several times per message, and each re-arming is a timer operation.
+func (c *limitedConn) readConn(b []byte) (int, error) {
 	idle := c.l.idleTimeout()
 	d := time.Now().Add(idle)
 	if d.After(c.deadline) {
