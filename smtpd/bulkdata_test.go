@@ -29,6 +29,20 @@ type captureBackend struct {
 	got     []captured
 }
 
+func (b *captureBackend) reset() {
+	b.mu.Lock()
+	b.got = nil
+	b.mu.Unlock()
+}
+
+// taken is what the sessions got; they are over once transcript returns,
+// since the server closed the connection.
+func (b *captureBackend) taken() []captured {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.got
+}
+
 func (b *captureBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	return &captureSession{b: b, c: c}, nil
 }
@@ -67,7 +81,7 @@ func (s *captureSession) Data(r io.Reader) error {
 }
 
 // startCaptureServer serves go-smtp on our limitListener, as Server does.
-func startCaptureServer(t *testing.T, beneath bool, maxSize int64) (string, *captureBackend) {
+func startCaptureServer(t testing.TB, beneath bool, maxSize int64) (string, *captureBackend) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -174,30 +188,66 @@ func TestDATABeneathMatchesGoSMTP(t *testing.T) {
 		parts := []string{string(body), "\r\n.\r\nQUIT\r\n"}
 		cases = append(cases, tc{fmt.Sprintf("random %d", i), false, parts, true, -1})
 	}
-	refAddr, ref := startCaptureServer(t, false, maxSize)
-	ourAddr, ours := startCaptureServer(t, true, maxSize)
+	pair := startCapturePair(t, maxSize)
 	for _, c := range cases {
-		ref.got, ours.got = nil, nil
-		want := transcript(t, refAddr, c.early, c.parts...)
-		got := transcript(t, ourAddr, c.early, c.parts...)
-		if got != want {
-			t.Errorf("%s: replies differ:\n got %q\nwant %q", c.name, got, want)
+		ours := pair.compare(t, c.name, c.early, c.parts...)
+		if c.wantMessages >= 0 && len(ours) != c.wantMessages {
+			t.Errorf("%s: %d messages, want %d", c.name, len(ours), c.wantMessages)
 		}
-		ref.mu.Lock()
-		ours.mu.Lock()
-		if len(ours.got) != len(ref.got) || (c.wantMessages >= 0 && len(ours.got) != c.wantMessages) {
-			t.Errorf("%s: %d messages, go-smtp's reader %d, want %d", c.name, len(ours.got), len(ref.got), c.wantMessages)
+		if len(ours) > 0 && ours[0].beneath != c.wantBeneath {
+			t.Errorf("%s: read beneath go-smtp %v, want %v", c.name, ours[0].beneath, c.wantBeneath)
 		}
-		for j := range min(len(ours.got), len(ref.got)) {
-			o, r := ours.got[j], ref.got[j]
-			if o.msg != r.msg || o.err != r.err {
-				t.Errorf("%s: message %d: got %q (%s), go-smtp's reader %q (%s)", c.name, j, o.msg, o.err, r.msg, r.err)
-			}
-			if j == 0 && o.beneath != c.wantBeneath {
-				t.Errorf("%s: read beneath go-smtp %v, want %v", c.name, o.beneath, c.wantBeneath)
-			}
-		}
-		ref.mu.Unlock()
-		ours.mu.Unlock()
 	}
+}
+
+// capturePair is a server reading DATA beneath go-smtp and one leaving it
+// to go-smtp's reader.
+type capturePair struct {
+	refAddr, ourAddr string
+	ref, ours        *captureBackend
+}
+
+func startCapturePair(t testing.TB, maxSize int64) *capturePair {
+	p := &capturePair{}
+	p.refAddr, p.ref = startCaptureServer(t, false, maxSize)
+	p.ourAddr, p.ours = startCaptureServer(t, true, maxSize)
+	return p
+}
+
+// compare sends the same bytes to both servers, reports any difference in
+// the replies or the messages, and returns what ours captured.
+func (p *capturePair) compare(t *testing.T, name string, early bool, parts ...string) []captured {
+	t.Helper()
+	p.ref.reset()
+	p.ours.reset()
+	want := transcript(t, p.refAddr, early, parts...)
+	got := transcript(t, p.ourAddr, early, parts...)
+	if got != want {
+		t.Errorf("%s: replies differ:\n got %q\nwant %q", name, got, want)
+	}
+	ours, ref := p.ours.taken(), p.ref.taken()
+	if len(ours) != len(ref) {
+		t.Errorf("%s: %d messages, go-smtp's reader %d", name, len(ours), len(ref))
+	}
+	for j := range min(len(ours), len(ref)) {
+		o, r := ours[j], ref[j]
+		if o.msg != r.msg || o.err != r.err {
+			t.Errorf("%s: message %d: got %q (%s), go-smtp's reader %q (%s)", name, j, o.msg, o.err, r.msg, r.err)
+		}
+	}
+	return ours
+}
+
+// FuzzDATABeneath sends a message of arbitrary bytes, in two writes, to
+// both servers: whatever it holds (ends of data, commands after them, long
+// lines, too much), both must say and keep the same.
+func FuzzDATABeneath(f *testing.F) {
+	pair := startCapturePair(f, 3000)
+	f.Add([]byte("Subject: a\r\n\r\n..x\r\n.\r\nQUIT\r\n"), uint16(5))
+	f.Add([]byte("a\r\n.\rX\r\n.\r\nMAIL FROM:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\nb\r\n.\r\n"), uint16(30))
+	f.Add([]byte(strings.Repeat("y", 2100)+"\r\n.\r\n"), uint16(1000))
+	f.Fuzz(func(t *testing.T, body []byte, cut uint16) {
+		i := int(cut) % (len(body) + 1)
+		pair.compare(t, "fuzz", false, string(body[:i]), string(body[i:])+"\r\n.\r\nQUIT\r\n")
+	})
 }
