@@ -143,6 +143,8 @@ func (c *limitedConn) readBulk(d *bulkData, b []byte) (int, error) {
 			return 0, c.failed
 		}
 		if done {
+			// go-smtp's line limit sees what followed the message in this
+			// read, as it would have in a read of its own.
 			c.pending = append(append(c.pending[:0], endOfData...), p[used:]...)
 			return c.readPending(b), nil
 		}
