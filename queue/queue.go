@@ -63,7 +63,8 @@ type Config struct {
 	MaxConnMessages int
 
 	// TLSConfig is the client configuration for STARTTLS; default is
-	// opportunistic (certificates not verified): any TLS beats plain text.
+	// opportunistic (certificates not verified): any TLS beats plain text,
+	// with a session cache (see clientTLS).
 	TLSConfig *tls.Config
 	// Postmaster is the From: of DSNs; default MAILER-DAEMON@Hostname.
 	Postmaster string
@@ -102,7 +103,7 @@ func (c *Config) setDefaults() error {
 		c.RetryMax = c.RetryFirst
 	}
 	if c.TLSConfig == nil {
-		c.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+		c.TLSConfig = clientTLS()
 	}
 	if c.Postmaster == "" {
 		c.Postmaster = "MAILER-DAEMON@" + c.Hostname

@@ -131,3 +131,39 @@ func TestFailedStartTLSFallsBackToPlainText(t *testing.T) {
 		t.Fatalf("TLS=%v after %d connections, want plain text on the second", got[0].TLS, relay.Connections())
 	}
 }
+
+// A new connection to a server met before resumes its TLS session.
+func TestStartTLSResumesSessions(t *testing.T) {
+	cert, err := smtpsink.SelfSignedTLS("relay.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, dir := openDB(t)
+	relay := smtpsink.Start(t, smtpsink.Options{TLS: cert})
+	cfg := testConfig(dir)
+	cfg.RelayAddr, cfg.RelayTLS = relay.Addr(), true
+	cfg.Workers, cfg.MaxConnMessages = 1, 1 // a connection of its own for each message, in turn
+	q := newQueue(t, db, cfg)
+	for range 3 {
+		enqueue(t, q, &Message{Route: RouteRelay, From: "a@sender.test", To: []string{"b@example.test"}}, origBody)
+	}
+	if err := q.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := relay.Wait(3, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := 0
+	for _, m := range got {
+		if !m.TLS {
+			t.Fatal("a message went in plain text")
+		}
+		if m.TLSResumed {
+			resumed++
+		}
+	}
+	if resumed != 2 {
+		t.Fatalf("%d of 3 sessions resumed, want all but the first", resumed)
+	}
+}

@@ -84,7 +84,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	if cfg.TLS {
 		d.tlsConfig = cfg.TLSConfig
 		if d.tlsConfig == nil {
-			d.tlsConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+			d.tlsConfig = clientTLS()
 		}
 	}
 	host, _, _ := net.SplitHostPort(cfg.RelayAddr)

@@ -25,7 +25,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 		ss.msg.Body8Bit = opts.Body == smtp.Body8BitMIME
 		ss.msg.Size = opts.Size
 	}
-	_, ss.msg.TLS = ss.conn.Conn().(*tls.Conn)
+	if tc, ok := ss.conn.Conn().(*tls.Conn); ok {
+		ss.msg.TLS, ss.msg.TLSResumed = true, tc.ConnectionState().DidResume
+	}
 	return nil
 }
 

@@ -38,6 +38,8 @@ type Received struct {
 	Body8Bit bool     // BODY=8BITMIME given at MAIL
 	Size     int64    // SIZE= given at MAIL (0 if none)
 	TLS      bool     // the session had done STARTTLS
+	// TLSResumed: that STARTTLS resumed an earlier TLS session.
+	TLSResumed bool
 }
 
 // ReplyFunc decides the reply to a recipient (at RCPT) or to a message (at
