@@ -27,7 +27,15 @@ func (c *Client) LookupTXTAuthentic(ctx context.Context, name string) ([]string,
 	txts := make([]string, 0, len(ans.RRs))
 	for _, rr := range ans.RRs {
 		if txt, ok := rr.(*dns.TXT); ok {
-			txts = append(txts, strings.Join(txt.Txt, ""))
+			if len(txt.Txt) == 1 {
+				txts = append(txts, txtBytes(txt.Txt[0]))
+				continue
+			}
+			var b strings.Builder
+			for _, part := range txt.Txt {
+				b.WriteString(txtBytes(part))
+			}
+			txts = append(txts, b.String())
 		}
 	}
 	return txts, ans.Authentic, nil
