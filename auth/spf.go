@@ -82,11 +82,17 @@ func (c *Checker) spf(ctx context.Context, ip net.IP, helo, mailFrom string) SPF
 	// The library splits the sender at its first "@"; an "@" inside a
 	// quoted local part must not move the domain.
 	local = strings.ReplaceAll(local, "@", "%40")
+	sr := &spfResolver{r: c.Resolver}
 	res, serr := spf.CheckHostWithSender(ip, strings.TrimSpace(helo), local+"@"+domain,
-		spf.WithResolver(spfResolver{c.Resolver}), spf.WithContext(ctx))
+		spf.WithResolver(sr), spf.WithContext(ctx))
 	out.Result = spfResult(res)
 	if serr != nil && out.Result != policy.Pass && !matchErr(serr) {
 		out.Err = serr.Error()
+	}
+	if sr.syntaxErr != "" {
+		// A record the check read is not SPF as RFC 7208 writes it: the
+		// check ends in permerror, whatever the library made of it.
+		out.Result, out.Err = policy.PermError, sr.syntaxErr
 	}
 	return out
 }
@@ -135,19 +141,47 @@ func spfResult(r spf.Result) policy.Result {
 
 // spfResolver hands the library errors it can classify: it tells
 // not-found and temporary errors apart only through a bare *net.DNSError
-// (a type assertion, not errors.As), so anything else is converted.
-type spfResolver struct{ r resolver.Resolver }
+// (a type assertion, not errors.As), so anything else is converted. It
+// serves one check, and checks the syntax of the SPF records it reads.
+type spfResolver struct {
+	r         resolver.Resolver
+	syntaxErr string // the first record read that breaks RFC 7208's grammar
+}
 
-func (s spfResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+func (s *spfResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	q, err := queryName(name)
 	if err != nil {
 		return nil, err
 	}
 	v, err := s.r.LookupTXT(ctx, q)
+	if err == nil && s.syntaxErr == "" {
+		s.checkSyntax(name, v)
+	}
 	return v, dnsError(err, name)
 }
 
-func (s spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+// checkSyntax notes a syntax error in name's SPF record, when it has
+// exactly one (with more, or none, the library's result stands: permerror,
+// or none).
+func (s *spfResolver) checkSyntax(name string, txts []string) {
+	record := ""
+	for _, t := range txts {
+		if len(t) >= 6 && strings.EqualFold(t[:6], "v=spf1") && (len(t) == 6 || t[6] == ' ') {
+			if record != "" {
+				return
+			}
+			record = t
+		}
+	}
+	if record == "" {
+		return
+	}
+	if why := spfSyntaxError(record); why != "" {
+		s.syntaxErr = "SPF record of " + strings.TrimSuffix(name, ".") + ": " + why
+	}
+}
+
+func (s *spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
 	q, err := queryName(name)
 	if err != nil {
 		return nil, err
@@ -156,7 +190,7 @@ func (s spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, erro
 	return v, dnsError(err, name)
 }
 
-func (s spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+func (s *spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
 	q, err := queryName(host)
 	if err != nil {
 		return nil, err
@@ -165,7 +199,7 @@ func (s spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAdd
 	return v, dnsError(err, host)
 }
 
-func (s spfResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+func (s *spfResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
 	v, err := s.r.LookupAddr(ctx, addr)
 	return v, dnsError(err, addr)
 }
