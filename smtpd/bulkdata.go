@@ -23,7 +23,8 @@ import (
 // message's first bytes and reads it all, as it does after STARTTLS, where
 // the connection underneath carries ciphertext. Both ways give the same
 // bytes and the same end (unstuffer), and go-smtp's limits on the line
-// length and the message size hold either way.
+// length and the message size hold either way (but for a message of
+// exactly the size limit: see write).
 
 // readMessage copies the message of DATA or BDAT from go-smtp's reader r
 // into w, through buf.
@@ -87,14 +88,17 @@ func (c *limitedConn) copyDATA(r io.Reader, w io.Writer, max int64, lineLimit in
 	return int64(k) + n, false, err
 }
 
-// write takes a run of the message. As go-smtp's reader does, it refuses
-// a message that reaches MaxMessageBytes; the rest is read and dropped.
+// write takes a run of the message. A message over MaxMessageBytes is
+// refused, and the rest of it read and dropped. One of exactly that size
+// is taken, as the SIZE we advertise promises (RFC 1870) and as BDAT and
+// `dmarcgate check` take it: go-smtp's own reader refuses it, which stays
+// so after STARTTLS.
 func (d *bulkData) write(b []byte) {
 	d.n += int64(len(b))
 	if d.err != nil {
 		return
 	}
-	if d.max > 0 && d.n >= d.max {
+	if d.max > 0 && d.n > d.max {
 		d.err = smtp.ErrDataTooLarge
 		return
 	}

@@ -140,7 +140,7 @@ func transcript(t *testing.T, addr string, early bool, parts ...string) string {
 	return said.String() + string(rest)
 }
 
-// sized is a message of n bytes in lines of at most 100.
+// sized is a message of n bytes (n%100 != 1) in lines of at most 100.
 func sized(n int) string {
 	var b strings.Builder
 	for n > 0 {
@@ -171,7 +171,7 @@ func TestDATABeneathMatchesGoSMTP(t *testing.T) {
 		{"empty", false, []string{".\r\nQUIT\r\n"}, true, 1},
 		{"commands after the end", false, []string{"x\r\n.\r\n" + pipelined + "MAIL FROM:<c@client.test>\r\nRCPT TO:<d@mx.test>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n"}, true, 2},
 		{"one under the size limit", false, []string{sized(maxSize-1) + ".\r\nQUIT\r\n"}, true, 1},
-		{"at the size limit", false, []string{sized(maxSize) + ".\r\nQUIT\r\n"}, true, 1},
+		{"just over the size limit", false, []string{sized(maxSize+2) + ".\r\nQUIT\r\n"}, true, 1},
 		{"over the size limit", false, []string{strings.Repeat("y\r\n", 2000) + ".\r\nQUIT\r\n"}, true, 1},
 		{"line too long", false, []string{"a\r\n" + long + "\r\n.\r\nQUIT\r\n"}, true, 1},
 		{"first line one over the limit", false, []string{long[:1999] + "\r\n.\r\nQUIT\r\n"}, true, 1},
@@ -197,6 +197,24 @@ func TestDATABeneathMatchesGoSMTP(t *testing.T) {
 		if len(ours) > 0 && ours[0].beneath != c.wantBeneath {
 			t.Errorf("%s: read beneath go-smtp %v, want %v", c.name, ours[0].beneath, c.wantBeneath)
 		}
+	}
+}
+
+// A message of exactly the size limit is taken beneath go-smtp, as RFC 1870
+// has it; go-smtp's own reader refuses it.
+func TestDATABeneathTakesTheSizeLimit(t *testing.T) {
+	const maxSize = 3000
+	pair := startCapturePair(t, maxSize)
+	body := sized(maxSize)
+	want := map[string]string{pair.ourAddr: "250 ", pair.refAddr: "552 5.3.4"}
+	for addr, reply := range want {
+		said := transcript(t, addr, false, body+".\r\nQUIT\r\n")
+		if !strings.Contains(said, "\r\n354 ") || !strings.Contains(said[strings.Index(said, "\r\n354 "):], "\r\n"+reply) {
+			t.Errorf("%s: want %q after the 354: %q", addr, reply, said)
+		}
+	}
+	if got := pair.ours.taken(); len(got) != 1 || got[0].err != "" || len(got[0].msg) != maxSize {
+		t.Errorf("ours kept %d messages (%+v), want one of %d bytes", len(got), got, maxSize)
 	}
 }
 
@@ -247,6 +265,11 @@ func FuzzDATABeneath(f *testing.F) {
 	f.Add([]byte("a\r\n.\rX\r\n.\r\nMAIL FROM:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\nb\r\n.\r\n"), uint16(30))
 	f.Add([]byte(strings.Repeat("y", 2100)+"\r\n.\r\n"), uint16(1000))
 	f.Fuzz(func(t *testing.T, body []byte, cut uint16) {
+		// A message of exactly the limit is the one known difference
+		// (TestDATABeneathTakesTheSizeLimit).
+		if msg, _, _ := byteUnstuff([]byte(string(body) + "\r\n.\r\n")); len(msg) == 3000 {
+			return
+		}
 		i := int(cut) % (len(body) + 1)
 		pair.compare(t, "fuzz", false, string(body[:i]), string(body[i:])+"\r\n.\r\nQUIT\r\n")
 	})

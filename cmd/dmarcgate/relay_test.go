@@ -273,6 +273,25 @@ func TestLimits(t *testing.T) {
 			t.Errorf("oversized DATA: %s, want 552 5.3.4", got)
 		}
 	})
+	t.Run("exactly the size limit", func(t *testing.T) {
+		// RFC 1870: the size advertised is the largest taken.
+		exact := message("a@nopolicy.example", "exact")
+		for len(exact) < 4096-80 {
+			exact += strings.Repeat("z", 78) + "\r\n"
+		}
+		exact += strings.Repeat("z", 4096-len(exact)-2) + "\r\n"
+		if err := h.send("a@nopolicy.example", []string{"bob@example.org"}, exact); err != nil {
+			t.Errorf("DATA of exactly max_message_size: %v, want 250", err)
+		}
+		msgs, err := h.sink.Wait(1, 10*time.Second)
+		if err != nil || !strings.HasSuffix(string(msgs[len(msgs)-1].Data), exact) {
+			t.Fatalf("not relayed intact: %v", err)
+		}
+		err = h.send("a@nopolicy.example", []string{"bob@example.org"}, exact[:len(exact)-2]+"z\r\n")
+		if got := smtpCode(err); got != "552 5.3.4" {
+			t.Errorf("DATA of one byte more: %s, want 552 5.3.4", got)
+		}
+	})
 	t.Run("too many recipients", func(t *testing.T) {
 		err := h.send("a@nopolicy.example", []string{"a@example.org", "b@example.org", "c@example.org"}, message("a@nopolicy.example", "x"))
 		if got := smtpCode(err); got != "452 4.5.3" {
