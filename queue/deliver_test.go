@@ -639,3 +639,35 @@ func TestFreshEntryHandedToIdleWorker(t *testing.T) {
 		t.Errorf("%d entries left", d)
 	}
 }
+
+// Bare CRs and LFs reach the downstream as CRLF, over DATA (LMTP) and BDAT
+// alike: a sequence a lenient server could take for the end of data
+// arrives as a dot-stuffed line inside the one message (SMTP smuggling).
+func TestBareLineEndsRelayedAsCRLF(t *testing.T) {
+	const smuggled = "Subject: x\r\n\r\nhello\r.\r\nMAIL FROM:<ceo@victim.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n" +
+		"bye\n.\nQUIT\r\nlast\r"
+	const want = "Subject: x\r\n\r\nhello\r\n.\r\nMAIL FROM:<ceo@victim.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n" +
+		"bye\r\n.\r\nQUIT\r\nlast\r\n"
+	for _, lmtp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "BDAT", true: "LMTP DATA"}[lmtp], func(t *testing.T) {
+			db, dir := openDB(t)
+			relay := smtpsink.Start(t, smtpsink.Options{LMTP: lmtp})
+			cfg := testConfig(dir)
+			cfg.RelayAddr = relay.Addr()
+			if lmtp {
+				cfg.RelayProtocol = "lmtp"
+			}
+			q := newQueue(t, db, cfg)
+			enqueue(t, q, &Message{Route: RouteRelay, From: "a@sender.test", To: []string{"b@example.test"}}, smuggled)
+			start(t, q)
+			got, err := relay.Wait(1, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitEmpty(t, q)
+			if n := len(relay.Messages()); n != 1 || string(got[0].Data) != want {
+				t.Errorf("%d messages; delivered %q\nwant %q", n, got[0].Data, want)
+			}
+		})
+	}
+}

@@ -114,10 +114,16 @@ func parseEnhancedCode(s string) (smtp.EnhancedCode, bool) {
 }
 
 // dotWriter writes message content for DATA (RFC 5321 §4.5.2): a dot
-// starting a line is doubled, a bare LF becomes CRLF, and close ends the
-// content with CRLF "." CRLF. It produces exactly what net/textproto's
-// DotWriter does, but copies runs of ordinary bytes at once instead of one
-// byte at a time.
+// starting a line is doubled, a bare LF or a bare CR becomes CRLF, and
+// close ends the content with CRLF "." CRLF. For content whose line ends
+// are CRLF it produces exactly what net/textproto's DotWriter does, but
+// copies runs of ordinary bytes at once instead of one byte at a time.
+//
+// RFC 5321 §2.3.8 allows CR and LF only together. A bare one must not
+// reach the downstream as it came: a server that takes it for a line end
+// would see an end of data ("\r.\r\n", "\n.\n") that we did not, and
+// read what follows as commands of its own (SMTP smuggling), past the
+// DMARC check made here.
 type dotWriter struct {
 	w     *bufio.Writer
 	state int
@@ -140,12 +146,11 @@ func (d *dotWriter) Write(b []byte) (int, error) {
 			}
 			d.state = dotData
 		case dotCR:
-			d.state = dotData
+			d.w.WriteByte('\n')
+			d.state = dotBeginLine
 			if b[n] == '\n' {
-				d.state = dotBeginLine
-			}
-			d.w.WriteByte(b[n])
-			n++
+				n++
+			} // else the CR was bare: b[n] begins the next line
 		case dotData:
 			i := n
 			for i < len(b) && b[i] != '\r' && b[i] != '\n' {
@@ -183,9 +188,47 @@ func (d *dotWriter) close() {
 	}
 }
 
+// bareLineEnds calls insert(i, c) wherever content p, written after the
+// byte last (0 at the start), needs c inserted before p[i] for its line
+// ends to be CRLF: LF after a bare CR, CR before a bare LF. It returns the
+// last byte of p (last when p is empty). It looks at runs without CR or
+// LF only through bytes.IndexByte.
+func bareLineEnds(p []byte, last byte, insert func(i int, c byte)) byte {
+	for i := 0; i < len(p); {
+		c := p[i]
+		if last == '\r' && c != '\n' {
+			insert(i, '\n')
+		}
+		if c == '\n' && last != '\r' {
+			insert(i, '\r')
+		}
+		if c == '\r' || c == '\n' {
+			last = c
+			i++
+			continue
+		}
+		j := nextLineByte(p[i:])
+		if j < 0 {
+			return p[len(p)-1]
+		}
+		i += j
+		last = p[i-1]
+	}
+	return last
+}
+
+// nextLineByte is the index of the first CR or LF in p, or -1.
+func nextLineByte(p []byte) int {
+	cr, lf := bytes.IndexByte(p, '\r'), bytes.IndexByte(p, '\n')
+	if cr < 0 || (lf >= 0 && lf < cr) {
+		return lf
+	}
+	return cr
+}
+
 // canonicalSize counts the bytes written to it as crlfWriter sends them:
-// each bare LF becomes CRLF, and CRLF is added to content that does not
-// end with LF (so an empty message becomes CRLF, as with DATA).
+// each bare LF or bare CR becomes CRLF, and CRLF is added to content that
+// does not end with LF (so an empty message becomes CRLF, as with DATA).
 type canonicalSize struct {
 	n    int64
 	last byte // the last byte written, 0 before any
@@ -193,23 +236,7 @@ type canonicalSize struct {
 
 func (c *canonicalSize) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
-	prev := c.last
-	for rest := p; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			break
-		}
-		if i > 0 {
-			prev = rest[i-1]
-		}
-		if prev != '\r' {
-			c.n++
-		}
-		prev, rest = '\n', rest[i+1:]
-	}
-	if len(p) > 0 {
-		c.last = p[len(p)-1]
-	}
+	c.last = bareLineEnds(p, c.last, func(int, byte) { c.n++ })
 	return len(p), nil
 }
 
@@ -232,30 +259,14 @@ type crlfWriter struct {
 }
 
 func (c *crlfWriter) Write(p []byte) (int, error) {
-	prev := c.last
 	start := 0
-	for i := 0; i < len(p); {
-		j := bytes.IndexByte(p[i:], '\n')
-		if j < 0 {
-			break
-		}
-		i += j
-		if i > 0 {
-			prev = p[i-1]
-		}
-		if prev != '\r' {
-			c.w.Write(p[start:i])
-			c.w.WriteString("\r")
-			start = i
-		}
-		prev = '\n'
-		i++
-	}
+	c.last = bareLineEnds(p, c.last, func(i int, b byte) {
+		c.w.Write(p[start:i])
+		c.w.WriteByte(b)
+		start = i
+	})
 	if _, err := c.w.Write(p[start:]); err != nil {
 		return 0, err
-	}
-	if len(p) > 0 {
-		c.last = p[len(p)-1]
 	}
 	return len(p), nil
 }

@@ -105,7 +105,14 @@ func TestDotWriter(t *testing.T) {
 		{".a\r\n..b\r\n", "..a\r\n...b\r\n.\r\n"},
 		{"a\nb\n", "a\r\nb\r\n.\r\n"},
 		{"a\r", "a\r\n.\r\n"},
-		{"a\rb.\r\n.", "a\rb.\r\n..\r\n.\r\n"},
+		{"a\rb.\r\n.", "a\r\nb.\r\n..\r\n.\r\n"},
+		{"\r\r\n", "\r\n\r\n.\r\n"},
+		// SMTP smuggling: what a lenient server might take for the end of
+		// data becomes a dot-stuffed line.
+		{"x\r.\r\nMAIL FROM:<a@b>", "x\r\n..\r\nMAIL FROM:<a@b>\r\n.\r\n"},
+		{"x\n.\nRCPT", "x\r\n..\r\nRCPT\r\n.\r\n"},
+		{"x\r\n.\rDATA", "x\r\n..\r\nDATA\r\n.\r\n"},
+		{"x\n.\r\n", "x\r\n..\r\n.\r\n"},
 	} {
 		if got := dotWrite([]byte(tc.in), 0); got != tc.want {
 			t.Errorf("dot-stuffing %q = %q, want %q", tc.in, got, tc.want)
@@ -113,16 +120,17 @@ func TestDotWriter(t *testing.T) {
 	}
 }
 
-// FuzzDotWriter: the content on the wire is exactly net/textproto's, in
-// whatever pieces it is written.
+// FuzzDotWriter: the content on the wire is net/textproto's for the
+// content with its line ends made CRLF, in whatever pieces it is written.
 func FuzzDotWriter(f *testing.F) {
 	f.Add([]byte(".a\r\n..b\nc\r\r\n.\r\n"), uint8(3))
 	f.Add([]byte("\n.\n"), uint8(1))
+	f.Add([]byte("x\r.\r\ny\r"), uint8(2))
 	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
 		var want bytes.Buffer
 		tw := textproto.NewWriter(bufio.NewWriter(&want))
 		dw := tw.DotWriter()
-		dw.Write(in)
+		dw.Write([]byte(crlfLines(in)))
 		dw.Close()
 		if got := dotWrite(in, int(split)); got != want.String() {
 			t.Fatalf("dot-stuffing %q = %q, want %q", in, got, want.String())
@@ -361,10 +369,9 @@ func TestPipelinedDataWithoutChunking(t *testing.T) {
 	}
 }
 
-// FuzzCRLFWriter: BDAT content is the message with each bare LF made CRLF
-// and a final line break added, however it is written; canonicalSize counts
-// it exactly. (DATA content agrees, dot-stuffing aside, but for a CR just
-// before CRLF, which net/textproto, and so dotWriter, doubles.)
+// FuzzCRLFWriter: BDAT content is the message with each bare LF or bare CR
+// made CRLF and a final line break added, however it is written;
+// canonicalSize counts it exactly. DATA content agrees, dot-stuffing aside.
 func FuzzCRLFWriter(f *testing.F) {
 	f.Add([]byte(".a\r\n..b\nc\r\r\n.\r\n"), uint8(3))
 	f.Add([]byte("\n.\n\r"), uint8(1))
@@ -396,20 +403,25 @@ func FuzzCRLFWriter(f *testing.F) {
 
 // canonical is the plain statement of what crlfWriter does.
 func canonical(in []byte) string {
+	out := crlfLines(in)
+	if !strings.HasSuffix(out, "\n") {
+		out += "\r\n"
+	}
+	return out
+}
+
+// crlfLines is in with each bare LF and each bare CR (one not followed by
+// LF, at the end too) made CRLF.
+func crlfLines(in []byte) string {
 	var b strings.Builder
 	for i, c := range in {
 		if c == '\n' && (i == 0 || in[i-1] != '\r') {
 			b.WriteByte('\r')
 		}
 		b.WriteByte(c)
+		if c == '\r' && (i == len(in)-1 || in[i+1] != '\n') {
+			b.WriteByte('\n')
+		}
 	}
-	out := b.String()
-	switch {
-	case strings.HasSuffix(out, "\n"):
-	case strings.HasSuffix(out, "\r"):
-		out += "\n"
-	default:
-		out += "\r\n"
-	}
-	return out
+	return b.String()
 }
