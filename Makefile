@@ -10,6 +10,8 @@ BENCH_C   ?= 50
 BENCH_SIZE ?= 4096
 # Messages of the STARTTLS run (a handshake per message: slower).
 BENCH_TLS_N ?= 5000
+# Messages of the 1 MB run (what large attachments cost).
+BENCH_LARGE_N ?= 1500
 # Rounds of the runs whose medians are the tracked figures (the ratio to
 # the direct rate at C=50, what authentication costs at C=20).
 BENCH_ROUNDS ?= 5
@@ -64,6 +66,7 @@ bench: build
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining -per-conn 1
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_TLS_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining -per-conn 1 -tls
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_LARGE_N) -c $(BENCH_C) -size 1000000
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth-cost -rounds $(BENCH_ROUNDS)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./resolver ./auth ./policy ./queue ./store ./cmd/dmarcgate
