@@ -164,21 +164,50 @@ func (s *spfResolver) LookupTXT(ctx context.Context, name string) ([]string, err
 // exactly one (with more, or none, the library's result stands: permerror,
 // or none).
 func (s *spfResolver) checkSyntax(name string, txts []string) {
-	record := ""
-	for _, t := range txts {
-		if len(t) >= 6 && strings.EqualFold(t[:6], "v=spf1") && (len(t) == 6 || t[6] == ' ') {
-			if record != "" {
-				return
-			}
-			record = t
-		}
-	}
-	if record == "" {
+	record, n := pickSPFRecord(txts)
+	if n != 1 {
 		return
 	}
 	if why := spfSyntaxError(record); why != "" {
 		s.syntaxErr = "SPF record of " + strings.TrimSuffix(name, ".") + ": " + why
 	}
+}
+
+// pickSPFRecord picks the SPF record among a name's TXT records (RFC 7208
+// §4.5: "v=spf1" then a space or nothing); n is how many there are, and
+// record the first.
+func pickSPFRecord(txts []string) (record string, n int) {
+	for _, t := range txts {
+		if len(t) >= 6 && strings.EqualFold(t[:6], "v=spf1") && (len(t) == 6 || t[6] == ' ') {
+			if n == 0 {
+				record = t
+			}
+			n++
+		}
+	}
+	return record, n
+}
+
+// SPFRecord is the SPF record an SPF check for domain starts from, and why
+// it makes the check permerror ("" when it does not): a syntax error, or
+// more than one record. Both are "" when domain has none. err is for a
+// failed lookup.
+func (c *Checker) SPFRecord(ctx context.Context, domain string) (record, problem string, err error) {
+	txts, err := c.Resolver.LookupTXT(ctx, domain)
+	if err != nil {
+		if resolver.IsNotFound(err) {
+			return "", "", nil
+		}
+		return "", "", err
+	}
+	record, n := pickSPFRecord(txts)
+	switch {
+	case n > 1:
+		return record, fmt.Sprintf("%d SPF records (RFC 7208 §4.5)", n), nil
+	case n == 1:
+		return record, spfSyntaxError(record), nil
+	}
+	return "", "", nil
 }
 
 func (s *spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +20,20 @@ func TestRecordCommandExplainsPolicy(t *testing.T) {
 	}
 	mustContain(t, out, "domain:", "mail.good.example", "policy domain:", "good.example (_dmarc.good.example)",
 		"organizational domain:", "method:", "treewalk", "p=reject", "policy for mail.good.example:", "sp",
-		"mailto:agg@good.example", "mailto:ruf@good.example")
+		"mailto:agg@good.example", "mailto:ruf@good.example", "spf record:")
+	out, err = runCmd(t, h, "record", "good.example")
+	if err != nil || !regexp.MustCompile(`(?m)^spf record: +v=spf1 ip4:127.0.0.0/8 -all$`).MatchString(out) || strings.Contains(out, "permerror") {
+		t.Errorf("record of good.example: %v\n%s", err, out)
+	}
 	out, err = runCmd(t, h, "record", "nopolicy.example")
-	if err != nil || !strings.Contains(out, "no DMARC policy") {
+	if err != nil || !strings.Contains(out, "no DMARC policy") || !strings.Contains(out, "v=spf1 ip4:127.0.0.0/8 -all") {
 		t.Errorf("record of a domain without a policy: %v\n%s", err, out)
+	}
+	// An SPF record a check would end in permerror for, and why.
+	h.dns.Add(`sloppy.example. 300 IN TXT "v=spf1 include: _spf.example.net -all"`)
+	out, err = runCmd(t, h, "record", "sloppy.example")
+	if err != nil || !regexp.MustCompile(`(?m)^spf: +permerror: bad term "include:"$`).MatchString(out) {
+		t.Errorf("record of a domain with a broken SPF record: %v\n%s", err, out)
 	}
 }
 

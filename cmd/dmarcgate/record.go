@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"dmarcgate/auth"
 	"dmarcgate/policy"
 	"dmarcgate/resolver"
 )
@@ -31,24 +32,44 @@ func cmdRecord(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	d, err := checker.Discover(ctx, domain)
+	spf := spfLine(ctx, checker, domain)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 1, ' ', 0)
+	defer tw.Flush()
 	switch {
 	case err != nil && resolver.IsTemporary(err):
 		return fmt.Errorf("%s: DMARC lookup failed temporarily (temperror): %v", domain, err)
 	case err != nil:
-		fmt.Fprintf(stdout, "domain:        %s\nresult:        no DMARC policy applies (%v)\nmethod:        %s\n", domain, err, cfg.DMARC.OrgDomain)
+		fmt.Fprintf(tw, "domain:\t%s\nresult:\tno DMARC policy applies (%v)\nmethod:\t%s\n", domain, err, cfg.DMARC.OrgDomain)
+		fmt.Fprint(tw, spf)
 		return nil
 	}
 	nx, nxErr := false, error(nil)
 	if domain != d.PolicyDomain {
 		nx, nxErr = checker.NonExistent(ctx, domain)
 	}
-	printDiscovery(stdout, domain, d, nx, nxErr)
+	printDiscovery(tw, domain, d, nx, nxErr)
+	fmt.Fprint(tw, spf)
 	return nil
 }
 
-func printDiscovery(w io.Writer, domain string, d *policy.Discovery, nx bool, nxErr error) {
+// spfLine says what SPF makes of domain's record, for the aligned output:
+// the record, and why a check would end in permerror.
+func spfLine(ctx context.Context, checker *auth.Checker, domain string) string {
+	record, problem, err := checker.SPFRecord(ctx, domain)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("spf record:\tlookup failed: %v\n", err)
+	case record == "":
+		return "spf record:\tnone\n"
+	case problem != "":
+		return fmt.Sprintf("spf record:\t%s\nspf:\tpermerror: %s\n", record, problem)
+	}
+	return fmt.Sprintf("spf record:\t%s\n", record)
+}
+
+// printDiscovery writes the discovery's lines to tw, which aligns them.
+func printDiscovery(tw io.Writer, domain string, d *policy.Discovery, nx bool, nxErr error) {
 	r := d.Record
-	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	fmt.Fprintf(tw, "domain:\t%s\n", domain)
 	fmt.Fprintf(tw, "policy domain:\t%s (_dmarc.%s)\n", d.PolicyDomain, d.PolicyDomain)
 	fmt.Fprintf(tw, "organizational domain:\t%s\n", d.OrgDomain)
@@ -69,7 +90,6 @@ func printDiscovery(w io.Writer, domain string, d *policy.Discovery, nx bool, nx
 	}
 	fmt.Fprintf(tw, "rua:\t%s\n", uris(r.RUA))
 	fmt.Fprintf(tw, "ruf:\t%s\n", uris(r.RUF))
-	tw.Flush()
 }
 
 // appliedPolicy names the tag that governs domain (RFC 9989 §4.7: p for the
