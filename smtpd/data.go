@@ -203,12 +203,20 @@ func (s *session) logMessage(v *Verdict, size int64) messageLog {
 	if disp == "" {
 		disp = policy.ActionNone
 	}
-	return messageLog{s.srv.Logger, []slog.Attr{slog.String("client", s.ip.String()), slog.String("helo", s.helo()),
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs, slog.String("client", s.ip.String()), slog.String("helo", s.helo()),
 		slog.String("from", s.from), slog.Int("rcpts", len(s.rcpts)), slog.Int64("size", size),
-		slog.String("header_from", v.FromDomain), slog.String("spf", string(v.SPF.Result)), slog.Any("dkim", dkim),
+		slog.String("header_from", v.FromDomain), slog.String("spf", string(v.SPF.Result)))
+	if v.SPF.Err != "" && (v.SPF.Result == policy.PermError || v.SPF.Result == policy.TempError) {
+		// What a postmaster asks first about an SPF error (a broken
+		// record names the term at fault).
+		attrs = append(attrs, slog.String("spf_reason", v.SPF.Err))
+	}
+	attrs = append(attrs, slog.Any("dkim", dkim),
 		slog.String("dmarc", string(v.Decision.Result)), slog.String("policy", string(v.Decision.PolicyInForce)),
 		slog.String("disposition", string(disp)), slog.String("action", string(v.Action)),
-		slog.String("why", v.Decision.Why)}}
+		slog.String("why", v.Decision.Why))
+	return messageLog{s.srv.Logger, attrs}
 }
 
 // messageLog writes the one line per message: its fields, then the

@@ -440,3 +440,29 @@ func TestOneLogLinePerMessage(t *testing.T) {
 		t.Errorf("delivery line does not name id %q or the outcome: %s", id, delivered[0])
 	}
 }
+
+// An SPF error's reason goes in the message's log line, and only then.
+func TestLogLineNamesSPFError(t *testing.T) {
+	h := newHarness(t, nil)
+	h.dns.Add(`sloppy.example. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all;"`)
+	for _, from := range []string{"alice@sloppy.example", "alice@nopolicy.example"} {
+		if err := h.send(from, []string{"bob@example.org"}, message(from, "logged")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lines []string
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, `msg="message accepted"`) {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d accepted lines, want 2:\n%s", len(lines), h.logs.String())
+	}
+	if want := `spf=permerror spf_reason="SPF record of sloppy.example: bad term \"-all;\""`; !strings.Contains(lines[0], want) {
+		t.Errorf("line lacks %s: %s", want, lines[0])
+	}
+	if !strings.Contains(lines[1], " spf=pass ") || strings.Contains(lines[1], "spf_reason") {
+		t.Errorf("a pass has no reason: %s", lines[1])
+	}
+}
