@@ -42,20 +42,31 @@ func spfSyntaxError(record string) string {
 				}
 				*seen = true
 				if !validDomainSpec(value) {
-					return "bad domain-spec in " + term
+					return "bad domain-spec in " + quoteTerm(term)
 				}
 				continue
 			}
 			if !validMacroString(value) {
-				return "bad macro-string in " + term
+				return "bad macro-string in " + quoteTerm(term)
 			}
 			continue
 		}
 		if !validDirective(term) {
-			return "bad term " + strconv.Quote(term)
+			return "bad term " + quoteTerm(term)
 		}
 	}
 	return ""
+}
+
+// maxQuotedTerm bounds how much of a term an error quotes: the reason goes
+// into the log line and the Authentication-Results field.
+const maxQuotedTerm = 64
+
+func quoteTerm(term string) string {
+	if len(term) > maxQuotedTerm {
+		return strconv.Quote(term[:maxQuotedTerm]) + "..."
+	}
+	return strconv.Quote(term)
 }
 
 // modifier splits a term of the form name "=" value, name being ALPHA
@@ -101,8 +112,10 @@ func validDirective(term string) bool {
 			return validDualCIDR(rest)
 		}
 		// The domain-spec ends where a valid CIDR length begins; a "/"
-		// before that is part of it (a domain-spec may hold one).
-		for i := 0; i < len(value); i++ {
+		// before that is part of it (a domain-spec may hold one). The
+		// lengths are at most maxDualCIDR bytes: only those are tried, so
+		// that a record of many "/" costs no more than its length.
+		for i := max(0, len(value)-maxDualCIDR); i < len(value); i++ {
 			if value[i] == '/' && validDualCIDR(value[i:]) {
 				return validDomainSpec(value[:i])
 			}
@@ -131,6 +144,9 @@ func validIP6(s string) bool {
 	a, err := netip.ParseAddr(s)
 	return err == nil && strings.Contains(s, ":") && a.Zone() == ""
 }
+
+// maxDualCIDR is the longest dual-cidr-length, "/32//128".
+const maxDualCIDR = len("/32//128")
 
 // validDualCIDR checks [ "/" ip4-cidr ] [ "//" ip6-cidr ].
 func validDualCIDR(s string) bool {

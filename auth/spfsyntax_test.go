@@ -139,3 +139,40 @@ func BenchmarkSPFSyntax(b *testing.B) {
 		}
 	}
 }
+
+// Records near the 64 KiB a TXT record can hold, as a sender could
+// publish to make each check costly: each is judged right, and
+// BenchmarkSPFSyntaxLong measures the worst (it was quadratic in the
+// number of "/" once).
+var longSPFRecords = []struct {
+	record string
+	valid  bool
+}{
+	{"v=spf1 a:" + strings.Repeat("/x", 30000), false},
+	{"v=spf1 a:" + strings.Repeat("%{d}", 15000), true},
+	{"v=spf1 " + strings.Repeat("a ", 30000), true},
+	{"v=spf1 foo=" + strings.Repeat("%", 60000), true},
+	{"v=spf1 a:" + strings.Repeat("%{", 30000), false},
+	{"v=spf1 ip6:" + strings.Repeat(":", 60000), false},
+}
+
+func TestSPFSyntaxLongRecords(t *testing.T) {
+	for _, tc := range longSPFRecords {
+		why := spfSyntaxError(tc.record)
+		if valid := why == ""; valid != tc.valid {
+			t.Errorf("%.40q...: valid %v, want %v", tc.record, valid, tc.valid)
+		}
+		// The reason goes into log lines and header fields: a term is
+		// quoted in part.
+		if len(why) > 100 {
+			t.Errorf("%.40q...: a reason of %d bytes", tc.record, len(why))
+		}
+	}
+}
+
+func BenchmarkSPFSyntaxLong(b *testing.B) {
+	r := longSPFRecords[0].record
+	for b.Loop() {
+		spfSyntaxError(r)
+	}
+}
