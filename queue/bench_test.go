@@ -1,7 +1,9 @@
 package queue
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -27,4 +29,26 @@ func BenchmarkEnqueue(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/float64(max(db.Commits()-before, 1)), "msgs/commit")
+}
+
+// BenchmarkCRLFWriter: what BDAT content costs per MiB, for ordinary text
+// and for the worst line ends (each byte of the message is looked at
+// once, however its CRs and LFs are mixed).
+func BenchmarkCRLFWriter(b *testing.B) {
+	for _, tc := range []struct{ name, line string }{
+		{"text", strings.Repeat("x", 76) + "\r\n"}, {"crlf", "x\r\n"}, {"bare-lf", "x\n"}, {"bare-cr", "x\r"},
+	} {
+		msg := []byte(strings.Repeat(tc.line, 1<<20/len(tc.line)))
+		b.Run(tc.name, func(b *testing.B) {
+			bw := bufio.NewWriterSize(io.Discard, 64<<10)
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				var size canonicalSize
+				size.Write(msg)
+				cw := &crlfWriter{w: bw}
+				cw.Write(msg)
+				cw.close()
+			}
+		})
+	}
 }

@@ -192,8 +192,12 @@ func (d *dotWriter) close() {
 // byte last (0 at the start), needs c inserted before p[i] for its line
 // ends to be CRLF: LF after a bare CR, CR before a bare LF. It returns the
 // last byte of p (last when p is empty). It looks at runs without CR or
-// LF only through bytes.IndexByte.
+// LF only through bytes.IndexByte, and at each byte of p at most once so.
 func bareLineEnds(p []byte, last byte, insert func(i int, c byte)) byte {
+	// The next CR and LF at or after i, found again only once passed, so
+	// that content with many of one and none of the other is still read
+	// once (len(p) when there is none).
+	nextCR, nextLF := -1, -1
 	for i := 0; i < len(p); {
 		c := p[i]
 		if last == '\r' && c != '\n' {
@@ -207,23 +211,24 @@ func bareLineEnds(p []byte, last byte, insert func(i int, c byte)) byte {
 			i++
 			continue
 		}
-		j := nextLineByte(p[i:])
-		if j < 0 {
-			return p[len(p)-1]
+		if nextCR < i {
+			nextCR = indexFrom(p, i, '\r')
 		}
-		i += j
+		if nextLF < i {
+			nextLF = indexFrom(p, i, '\n')
+		}
+		i = min(nextCR, nextLF)
 		last = p[i-1]
 	}
 	return last
 }
 
-// nextLineByte is the index of the first CR or LF in p, or -1.
-func nextLineByte(p []byte) int {
-	cr, lf := bytes.IndexByte(p, '\r'), bytes.IndexByte(p, '\n')
-	if cr < 0 || (lf >= 0 && lf < cr) {
-		return lf
+// indexFrom is the index of the first c in p at or after i, or len(p).
+func indexFrom(p []byte, i int, c byte) int {
+	if j := bytes.IndexByte(p[i:], c); j >= 0 {
+		return i + j
 	}
-	return cr
+	return len(p)
 }
 
 // canonicalSize counts the bytes written to it as crlfWriter sends them:
