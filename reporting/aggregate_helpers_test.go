@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"dmarcgate/internal/needs"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -25,7 +26,7 @@ import (
 	"dmarcgate/store"
 )
 
-const xsdPath = "../../shared/testdata/dmarc-aggregate/xsd/rfc9990-appendix-a.xsd"
+const xsdPath = "../testdata/dmarc-aggregate/xsd/rfc9990-appendix-a.xsd"
 
 // testClock is a settable clock.
 type testClock struct {
@@ -265,9 +266,7 @@ func parseReportMail(t *testing.T, to []string, data []byte) received {
 // validateXSD checks doc against the RFC 9990 schema with xmllint.
 func validateXSD(t *testing.T, doc []byte) error {
 	t.Helper()
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		t.Skip("xmllint not installed (apt-get install libxml2-utils); skipping XSD validation")
-	}
+	needs.Command(t, "xmllint", "libxml2-utils")
 	f := filepath.Join(t.TempDir(), "report.xml")
 	if err := os.WriteFile(f, doc, 0o600); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const failureSamples = "../../shared/testdata/dmarc-failure"
+const failureSamples = "../testdata/dmarc-failure"
 
 func readFailureSample(t testing.TB, name string) []byte {
 	t.Helper()
