@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,43 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted a config without required keys")
 		}
 	})
+}
+
+// smtp.accept_domains: a leading dot stands for the subdomains; anything
+// that is not a domain after it is refused.
+func TestAcceptDomainEntries(t *testing.T) {
+	cases := []struct {
+		entry, want string // want "" = refused
+	}{
+		{"example.org", "example.org"},
+		{"Example.ORG.", "example.org"},
+		{".example.org", ".example.org"},
+		{" .Sub.Example.org. ", ".sub.example.org"},
+		{".", ""},
+		{"..example.org", ""},
+		{"a..example.org", ""},
+		{"", ""},
+		{"user@example.org", ""},
+		{"example.org,other.org", ""},
+		{"exa mple.org", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.entry, func(t *testing.T) {
+			doc := strings.Replace(minimal, `["Example.ORG."]`, fmt.Sprintf("[%q]", tc.entry), 1)
+			cfg, err := Parse([]byte(doc))
+			if tc.want == "" {
+				var ce *Error
+				if !errors.As(err, &ce) || ce.Key != "smtp.accept_domains" {
+					t.Fatalf("err = %v, want an smtp.accept_domains error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.SMTP.AcceptDomains[0]; got != tc.want {
+				t.Errorf("normalised to %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -68,8 +68,10 @@ func (c *Config) validateSMTP() error {
 	}
 	for i, d := range s.AcceptDomains {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-		if d == "" || strings.ContainsAny(d, " @;,") {
-			return bad("smtp.accept_domains", "%q is not a domain", s.AcceptDomains[i])
+		// ".example.org" stands for every subdomain of example.org (not
+		// example.org itself): one leading dot, then a domain.
+		if !isDomain(strings.TrimPrefix(d, ".")) {
+			return bad("smtp.accept_domains", "%q is not a domain (or .domain for its subdomains)", s.AcceptDomains[i])
 		}
 		s.AcceptDomains[i] = d
 	}
@@ -226,4 +228,18 @@ func oneOf(v string, allowed ...string) bool {
 		}
 	}
 	return false
+}
+
+// isDomain reports a dot-separated name of non-empty labels without
+// spaces or address punctuation.
+func isDomain(d string) bool {
+	if d == "" || strings.ContainsAny(d, " \t@;,") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" {
+			return false
+		}
+	}
+	return true
 }

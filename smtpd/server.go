@@ -53,7 +53,7 @@ type Server struct {
 
 	once      sync.Once
 	smtp      *smtp.Server
-	accept    map[string]bool
+	accept    domainSet
 	ctx       context.Context
 	cancel    context.CancelFunc
 	mu        sync.Mutex
@@ -66,10 +66,7 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
-		s.accept = make(map[string]bool, len(s.Config.AcceptDomains))
-		for _, d := range s.Config.AcceptDomains {
-			s.accept[d] = true
-		}
+		s.accept = newDomainSet(s.Config.AcceptDomains)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 		srv := smtp.NewServer(s)
 		srv.Domain = s.Config.Hostname

@@ -84,7 +84,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return replyBadAddress
 	}
 	_, domain := splitAddress(to)
-	if !s.srv.accept[domain] {
+	if !s.srv.accept.Match(domain) {
 		recipientsRejected.WithLabelValues("relay_denied").Inc()
 		return replyRelayDenied
 	}
