@@ -32,6 +32,7 @@ type Config struct {
 	Reporting      Reporting      `toml:"reporting"`
 	FailureReports FailureReports `toml:"failure_reports"`
 	Metrics        Metrics        `toml:"metrics"`
+	ARC            ARC            `toml:"arc"`
 }
 
 type Log struct {
@@ -139,6 +140,17 @@ type FailureReports struct {
 type Metrics struct {
 	Listen string `toml:"listen"`
 }
+
+// ARC is RFC 8617: relayed mail is sealed with an ARC set of ours when the
+// three seal keys are set.
+type ARC struct {
+	SealDomain   string `toml:"seal_domain"`   // d= of our ARC sets
+	SealSelector string `toml:"seal_selector"` // s=: the key record is s._domainkey.d
+	SealKeyFile  string `toml:"seal_key_file"` // PEM: PKCS#8 (RSA or Ed25519) or PKCS#1 RSA
+}
+
+// Sealing reports whether relayed mail gets an ARC set of ours.
+func (a *ARC) Sealing() bool { return a.SealDomain != "" }
 
 // Duration is a time.Duration written as a Go duration string ("30s").
 type Duration struct{ time.Duration }

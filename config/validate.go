@@ -11,7 +11,7 @@ import (
 
 // Validate checks required keys, enumerations and addresses.
 func (c *Config) Validate() error {
-	checks := []func() error{c.validateTop, c.validateSMTP, c.validateRelay, c.validateDMARC, c.validateReporting}
+	checks := []func() error{c.validateTop, c.validateSMTP, c.validateRelay, c.validateDMARC, c.validateReporting, c.validateARC}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -219,6 +219,46 @@ func (c *Config) validateReporting() error {
 		return bad("reporting.dkim", "domain, selector and key_file go together")
 	}
 	return nil
+}
+
+// validateARC checks the seal keys: all three or none, and names a key
+// record can live under (RFC 6376 §3.6.2.1). The key file itself is loaded
+// by the commands (config check included), not here.
+func (c *Config) validateARC() error {
+	a := &c.ARC
+	a.SealDomain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(a.SealDomain)), ".")
+	a.SealSelector = strings.ToLower(strings.TrimSpace(a.SealSelector))
+	if (a.SealDomain != "" || a.SealSelector != "" || a.SealKeyFile != "") &&
+		(a.SealDomain == "" || a.SealSelector == "" || a.SealKeyFile == "") {
+		return bad("arc", "seal_domain, seal_selector and seal_key_file go together: set all three or none")
+	}
+	if a.SealDomain != "" && !isDNSName(a.SealDomain) {
+		return bad("arc.seal_domain", "%q is not a domain name", a.SealDomain)
+	}
+	if a.SealSelector != "" && !isDNSName(a.SealSelector) {
+		return bad("arc.seal_selector", "%q is not a selector (letters, digits, \"-\", dot-separated)", a.SealSelector)
+	}
+	return nil
+}
+
+// isDNSName accepts dot-separated labels of letters, digits and "-" (and
+// "_", which real selectors carry), each 1-63 bytes, 253 in all.
+func isDNSName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func oneOf(v string, allowed ...string) bool {

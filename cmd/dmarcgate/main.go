@@ -42,7 +42,8 @@ commands:
   queue show ID | delete ID      print a queued message / remove it (no delivery, no DSN)
   quarantine list | release ID | delete ID
                                  manage messages held by dmarc.quarantine = "hold"
-  config check                   validate the configuration file
+  config check                   validate the configuration file (and load the keys it names)
+  arc key-record                 print the DNS TXT record that publishes the ARC seal key
   version                        print the version
 
 --config defaults to ` + config.DefaultPath + "\n"
@@ -99,6 +100,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return cmdQuarantine(ctx, rest, stdout)
 	case "config":
 		return cmdConfig(rest, stdout)
+	case "arc":
+		return cmdARC(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dmarcgate", version)
 		return nil

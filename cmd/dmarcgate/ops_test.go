@@ -181,7 +181,7 @@ org_name = "Example"
 		{[]string{"config", "check", "--config", bad}, 2, "bad.toml:1: colour: unknown key"},
 		{[]string{"config", "check", "--config", filepath.Join(dir, "missing.toml")}, 2, "no such file"},
 		{[]string{"config", "check", "--config", badTLS}, 2, "smtp.tls_cert: tls: failed to find any PEM data"},
-		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: reporting: DKIM key " + notPEM + ": no PEM block"},
+		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: reporting: DKIM key file " + notPEM + ": no PEM \"PRIVATE KEY\" or \"RSA PRIVATE KEY\" block"},
 		{[]string{"queue", "list", "--config", badKey}, 2, "reporting.dkim.key_file"},
 		{[]string{"queue", "show"}, 2, "usage: dmarcgate queue list | flush | show ID | delete ID"},
 		{[]string{"frobnicate"}, 2, "unknown command"},

@@ -1,0 +1,1 @@
+zkeyU7NrEX1saxyl0pH6bKPpRcDQgiNXvZSwO49QVDY=
