@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"dmarcgate/dmarcreport"
 	"dmarcgate/policy"
 	"dmarcgate/queue"
 	"dmarcgate/resolver"
@@ -244,20 +245,20 @@ func parseReportMail(t *testing.T, to []string, data []byte) received {
 			continue
 		}
 		r.attachType, r.attachName = ct, p.FileName()
-		content, err := decodeTransfer(p.Header.Get("Content-Transfer-Encoding"), p)
+		content, err := dmarcreport.DecodeTransfer(p.Header.Get("Content-Transfer-Encoding"), p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.xml, err = gunzip(content); err != nil {
+		if r.xml, err = dmarcreport.Gunzip(content); err != nil {
 			t.Fatalf("attachment: %v", err)
 		}
 	}
 	if r.xml == nil {
 		t.Fatal("no attachment")
 	}
-	reps, err := ReadReport(data)
+	reps, err := dmarcreport.ReadReport(data)
 	if err != nil || len(reps) != 1 {
-		t.Fatalf("ReadReport: %d reports, %v", len(reps), err)
+		t.Fatalf("dmarcreport.ReadReport: %d reports, %v", len(reps), err)
 	}
 	r.report = reps[0]
 	return r

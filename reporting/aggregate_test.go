@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"go.etcd.io/bbolt"
 
+	"dmarcgate/dmarcreport"
 	"dmarcgate/policy"
 	"dmarcgate/resolver/resolvertest"
 )
@@ -209,14 +210,14 @@ func TestRoundTrip(t *testing.T) {
 	if err := validateXSD(t, doc); err != nil {
 		t.Fatalf("%v\n%s", err, doc)
 	}
-	back, err := ParseAggregate(bytes.NewReader(doc))
+	back, err := dmarcreport.ParseAggregate(bytes.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprintf("%+v", back.Records) != fmt.Sprintf("%+v", rep.Records) {
 		t.Errorf("records differ:\n got %+v\nwant %+v", back.Records, rep.Records)
 	}
-	if back.Metadata != rep.Metadata || back.Version != reportVersion {
+	if back.Metadata != rep.Metadata || back.Version != dmarcreport.ReportVersion {
 		t.Errorf("metadata %+v version %q", back.Metadata, back.Version)
 	}
 	reasons := back.Records[1].Row.PolicyEvaluated.Reasons
@@ -320,7 +321,7 @@ func TestCrashAfterCloseForgetsNothing(t *testing.T) {
 	if err := e.rep.Preview(&buf, "a.example"); err != nil {
 		t.Fatal(err)
 	}
-	prev, err := ParseAggregate(&buf)
+	prev, err := dmarcreport.ParseAggregate(&buf)
 	if err != nil || prev.MessageCount() != 1 {
 		t.Errorf("open period after restart: %v", err)
 	}
@@ -369,7 +370,7 @@ func TestPeriodBoundary(t *testing.T) {
 	if err := e.rep.Preview(&buf, ""); err != nil {
 		t.Fatal(err)
 	}
-	prev, err := ParseAggregate(bytes.NewReader(buf.Bytes()))
+	prev, err := dmarcreport.ParseAggregate(bytes.NewReader(buf.Bytes()))
 	if err != nil || prev.MessageCount() != 2 || prev.Metadata.DateRange.Begin != day0.Add(24*time.Hour).Unix() {
 		t.Fatalf("preview of the new day: %v %+v", err, prev)
 	}

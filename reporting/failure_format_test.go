@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dmarcgate/dmarcreport"
 )
 
 const sampleOriginal = "Received: from mail.a.example (mail.a.example [192.0.2.7])\r\n" +
@@ -44,13 +46,13 @@ func sampleFormat(redact bool) reportFormat {
 	return f
 }
 
-func renderSample(t *testing.T, p *pendingFailure, f reportFormat) (*FailureReport, []byte) {
+func renderSample(t *testing.T, p *pendingFailure, f reportFormat) (*dmarcreport.FailureReport, []byte) {
 	t.Helper()
 	r, err := renderFailureReport(p, "ruf@a.example", f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := ParseFailureReport(bytes.NewReader(r.Data))
+	rep, err := dmarcreport.ParseFailureReport(bytes.NewReader(r.Data))
 	if err != nil {
 		t.Fatalf("our report does not parse: %v\n%s", err, r.Data)
 	}
@@ -68,7 +70,7 @@ func TestRenderedReportShape(t *testing.T) {
 	if !strings.Contains(rep.Human, "192.0.2.7") {
 		t.Errorf("human-readable part lacks the source IP: %q", rep.Human)
 	}
-	want := []ARFField{
+	want := []arfField{
 		{"Feedback-Type", "auth-failure"},
 		{"Version", "1"},
 		{"User-Agent", "dmarcgate/1"},
@@ -92,7 +94,7 @@ func TestRenderedReportShape(t *testing.T) {
 		t.Fatalf("fields = %q\nwant %q", rep.Fields, want)
 	}
 	for i := range want {
-		if rep.Fields[i] != want[i] {
+		if rep.Fields[i] != dmarcreport.ARFField(want[i]) {
 			t.Errorf("field %d = %q, want %q", i, rep.Fields[i], want[i])
 		}
 	}
@@ -190,7 +192,7 @@ func TestOurFieldsCoverSamples(t *testing.T) {
 	checked := 0
 	for _, file := range files {
 		rel, _ := filepath.Rel(failureSamples, file)
-		theirs, err := ParseFailureReport(bytes.NewReader(readFailureSample(t, rel)))
+		theirs, err := dmarcreport.ParseFailureReport(bytes.NewReader(readFailureSample(t, rel)))
 		if err != nil {
 			continue // the sample without a feedback part; tested elsewhere
 		}

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.etcd.io/bbolt"
 
+	"dmarcgate/dmarcreport"
 	"dmarcgate/policy"
 	"dmarcgate/resolver/resolvertest"
 )
@@ -113,15 +114,15 @@ func (e *failureEnv) sendFailures() {
 }
 
 // reports waits for n messages at the sink and parses them.
-func (e *failureEnv) reports(n int) []*FailureReport {
+func (e *failureEnv) reports(n int) []*dmarcreport.FailureReport {
 	e.t.Helper()
 	msgs, err := e.sink.Wait(n, 10*time.Second)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []*FailureReport
+	var out []*dmarcreport.FailureReport
 	for _, m := range msgs {
-		rep, err := ParseFailureReport(bytes.NewReader(m.Data))
+		rep, err := dmarcreport.ParseFailureReport(bytes.NewReader(m.Data))
 		if err != nil {
 			e.t.Fatalf("report does not parse: %v\n%s", err, m.Data)
 		}
@@ -206,7 +207,7 @@ func TestFailureReportOnTheWire(t *testing.T) {
 	if m.From != ourReportAddress || len(m.To) != 1 || m.To[0] != "ruf@a.example" {
 		t.Errorf("envelope %s -> %v", m.From, m.To)
 	}
-	rep, err := ParseFailureReport(bytes.NewReader(m.Data))
+	rep, err := dmarcreport.ParseFailureReport(bytes.NewReader(m.Data))
 	if err != nil {
 		t.Fatal(err)
 	}

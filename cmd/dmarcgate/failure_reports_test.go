@@ -11,19 +11,19 @@ import (
 	"github.com/miekg/dns"
 
 	"dmarcgate/config"
-	"dmarcgate/reporting"
+	"dmarcgate/dmarcreport"
 	"dmarcgate/smtpsink"
 )
 
 // failureReports returns the parsed failure reports the smarthost received.
-func failureReports(t *testing.T, sink *smtpsink.Sink) []*reporting.FailureReport {
+func failureReports(t *testing.T, sink *smtpsink.Sink) []*dmarcreport.FailureReport {
 	t.Helper()
-	var out []*reporting.FailureReport
+	var out []*dmarcreport.FailureReport
 	for _, m := range sink.Messages() {
 		if !bytes.Contains(m.Data, []byte("report-type=feedback-report")) {
 			continue
 		}
-		fr, err := reporting.ParseFailureReport(bytes.NewReader(m.Data))
+		fr, err := dmarcreport.ParseFailureReport(bytes.NewReader(m.Data))
 		if err != nil {
 			t.Fatalf("our failure report does not parse: %v", err)
 		}
@@ -103,7 +103,7 @@ func TestFailureReportsFollowFO(t *testing.T) {
 }
 
 // checkFailureReport checks the RFC 6591 / RFC 9991 shape and redaction.
-func checkFailureReport(t *testing.T, fr *reporting.FailureReport) {
+func checkFailureReport(t *testing.T, fr *dmarcreport.FailureReport) {
 	t.Helper()
 	if fr.ReportType != "feedback-report" || fr.Human == "" || fr.OriginalType != "text/rfc822-headers" || fr.OriginalHasBody {
 		t.Errorf("parts: type %q human %d bytes original %q body %v", fr.ReportType, len(fr.Human), fr.OriginalType, fr.OriginalHasBody)
@@ -148,7 +148,7 @@ func TestFailureReportRateLimitAndAuthorization(t *testing.T) {
 		if !bytes.Contains(m.Data, []byte("report-type=feedback-report")) {
 			continue
 		}
-		fr, _ := reporting.ParseFailureReport(bytes.NewReader(m.Data))
+		fr, _ := dmarcreport.ParseFailureReport(bytes.NewReader(m.Data))
 		d := fr.Get("Reported-Domain")
 		perDomain[d]++
 		if d == "ext.example" {

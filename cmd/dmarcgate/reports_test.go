@@ -20,6 +20,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"dmarcgate/dmarcreport"
 	"dmarcgate/reporting"
 	"dmarcgate/smtpsink"
 )
@@ -183,7 +184,7 @@ func checkReportMessage(t *testing.T, r *smtpsink.Received, domain string) *repo
 	if len(names) != 1 || !strings.HasPrefix(names[0], "example.org!"+domain+"!") || !strings.HasSuffix(names[0], ".xml.gz") {
 		t.Errorf("attachment names %v, want receiver!domain!begin!end!id.xml.gz", names)
 	}
-	reps, err := reporting.ReadReport(r.Data)
+	reps, err := dmarcreport.ReadReport(r.Data)
 	if err != nil || len(reps) != 1 {
 		t.Fatalf("reading the report: %v (%d)", err, len(reps))
 	}

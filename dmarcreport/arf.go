@@ -1,4 +1,4 @@
-package reporting
+package dmarcreport
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 
 // ErrNoFeedbackReport: the message has no message/feedback-report part, so
 // it is not an ARF report (RFC 5965 §2), whatever its Subject says.
-var ErrNoFeedbackReport = errors.New("reporting: no message/feedback-report part")
+var ErrNoFeedbackReport = errors.New("dmarcreport: no message/feedback-report part")
 
 // Parser bounds: a hostile message cannot make the parser read, nest or
 // loop without limit.
@@ -84,14 +84,14 @@ func (r *FailureReport) Has(name string) bool { return r.Values(name) != nil }
 func ParseFailureReport(r io.Reader) (*FailureReport, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFailureReportBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: reading failure report: %w", err)
+		return nil, fmt.Errorf("dmarcreport: reading failure report: %w", err)
 	}
 	if len(data) > maxFailureReportBytes {
-		return nil, fmt.Errorf("reporting: failure report larger than %d bytes", maxFailureReportBytes)
+		return nil, fmt.Errorf("dmarcreport: failure report larger than %d bytes", maxFailureReportBytes)
 	}
 	msg, err := mail.ReadMessage(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: malformed message header: %w", err)
+		return nil, fmt.Errorf("dmarcreport: malformed message header: %w", err)
 	}
 	rep := &FailureReport{Subject: msg.Header.Get("Subject")}
 	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
@@ -109,7 +109,7 @@ func ParseFailureReport(r io.Reader) (*FailureReport, error) {
 		return nil, ErrNoFeedbackReport
 	}
 	if !rep.Has("Feedback-Type") {
-		return nil, errors.New("reporting: feedback report has no Feedback-Type field")
+		return nil, errors.New("dmarcreport: feedback report has no Feedback-Type field")
 	}
 	return rep, nil
 }
@@ -123,10 +123,10 @@ type arfWalker struct {
 
 func (w *arfWalker) multipart(body io.Reader, boundary string, depth int) error {
 	if boundary == "" {
-		return errors.New("reporting: multipart without a boundary")
+		return errors.New("dmarcreport: multipart without a boundary")
 	}
 	if depth >= maxARFDepth {
-		return errors.New("reporting: MIME parts nested too deep")
+		return errors.New("dmarcreport: MIME parts nested too deep")
 	}
 	mr := multipart.NewReader(body, boundary)
 	for {
@@ -138,10 +138,10 @@ func (w *arfWalker) multipart(body io.Reader, boundary string, depth int) error 
 			if w.found {
 				return nil // trailing junk after what we need
 			}
-			return fmt.Errorf("reporting: malformed MIME structure: %w", err)
+			return fmt.Errorf("dmarcreport: malformed MIME structure: %w", err)
 		}
 		if w.parts++; w.parts > maxARFParts {
-			return errors.New("reporting: too many MIME parts")
+			return errors.New("dmarcreport: too many MIME parts")
 		}
 		if err := w.part(p, depth); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (w *arfWalker) part(p *multipart.Part, depth int) error {
 		mt, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
 	}
 	// The aggregate-report reader's decoder, with its size bound.
-	decoded, err := decodeTransfer(p.Header.Get("Content-Transfer-Encoding"), p)
+	decoded, err := DecodeTransfer(p.Header.Get("Content-Transfer-Encoding"), p)
 	if err != nil {
 		if mt == "message/feedback-report" && !w.found {
 			return err
@@ -224,30 +224,30 @@ func parseARFFields(r io.Reader) ([]ARFField, error) {
 			}
 		case line[0] == ' ' || line[0] == '\t':
 			if len(fields) == 0 {
-				return nil, errors.New("reporting: feedback report starts with a continuation line")
+				return nil, errors.New("dmarcreport: feedback report starts with a continuation line")
 			}
 			f := &fields[len(fields)-1]
 			if len(f.Value)+len(line) > maxARFFieldBytes {
-				return nil, fmt.Errorf("reporting: feedback report field %s longer than %d bytes", f.Name, maxARFFieldBytes)
+				return nil, fmt.Errorf("dmarcreport: feedback report field %s longer than %d bytes", f.Name, maxARFFieldBytes)
 			}
 			f.Value = strings.TrimSpace(f.Value + " " + strings.TrimSpace(line))
 		default:
 			name, value, ok := strings.Cut(line, ":")
 			name = strings.TrimSpace(name)
 			if !ok || name == "" || strings.ContainsAny(name, " \t") {
-				return nil, fmt.Errorf("reporting: malformed feedback report line %q", arfTruncate(line, 60))
+				return nil, fmt.Errorf("dmarcreport: malformed feedback report line %q", arfTruncate(line, 60))
 			}
 			if len(fields) >= maxARFFields {
-				return nil, errors.New("reporting: too many feedback report fields")
+				return nil, errors.New("dmarcreport: too many feedback report fields")
 			}
 			fields = append(fields, ARFField{Name: textproto.TrimString(name), Value: strings.TrimSpace(value)})
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reporting: reading feedback report: %w", err)
+		return nil, fmt.Errorf("dmarcreport: reading feedback report: %w", err)
 	}
 	if len(fields) == 0 {
-		return nil, errors.New("reporting: empty feedback report part")
+		return nil, errors.New("dmarcreport: empty feedback report part")
 	}
 	return fields, nil
 }

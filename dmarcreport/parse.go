@@ -1,4 +1,4 @@
-package reporting
+package dmarcreport
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 )
 
 // ErrNotReport: the input holds no <feedback> element.
-var ErrNotReport = errors.New("reporting: not a DMARC aggregate report")
+var ErrNotReport = errors.New("dmarcreport: not a DMARC aggregate report")
 
 // maxReportBytes bounds what the parser reads (and what an archive may
 // expand to), so a hostile file cannot exhaust memory.
@@ -25,13 +25,13 @@ const maxReportBytes = 64 << 20
 func ParseAggregate(r io.Reader) (*AggregateReport, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxReportBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: reading report: %w", err)
+		return nil, fmt.Errorf("dmarcreport: reading report: %w", err)
 	}
 	if len(data) > maxReportBytes {
-		return nil, fmt.Errorf("reporting: report larger than %d bytes", maxReportBytes)
+		return nil, fmt.Errorf("dmarcreport: report larger than %d bytes", maxReportBytes)
 	}
 	if !utf8.Valid(data) && !declaresLatin1(data) {
-		return nil, errors.New("reporting: report is not valid UTF-8")
+		return nil, errors.New("dmarcreport: report is not valid UTF-8")
 	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.CharsetReader = charsetReader
@@ -41,7 +41,7 @@ func ParseAggregate(r io.Reader) (*AggregateReport, error) {
 	}
 	rep := &AggregateReport{}
 	if err := dec.DecodeElement(rep, &start); err != nil {
-		return nil, fmt.Errorf("reporting: malformed report: %w", err)
+		return nil, fmt.Errorf("dmarcreport: malformed report: %w", err)
 	}
 	rep.Namespace = start.Name.Space
 	rep.trim()
@@ -60,7 +60,7 @@ func findFeedback(dec *xml.Decoder) (xml.StartElement, error) {
 			return xml.StartElement{}, ErrNotReport
 		}
 		if err != nil {
-			return xml.StartElement{}, fmt.Errorf("reporting: malformed report: %w", err)
+			return xml.StartElement{}, fmt.Errorf("dmarcreport: malformed report: %w", err)
 		}
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "feedback" {
 			return se, nil
@@ -78,7 +78,7 @@ func (a *AggregateReport) check() error {
 	}
 	for i, r := range a.Records {
 		if r.Row.Count < 0 {
-			return fmt.Errorf("reporting: record %d: negative count", i+1)
+			return fmt.Errorf("dmarcreport: record %d: negative count", i+1)
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package reporting
+package dmarcreport
 
 import (
 	"archive/zip"
@@ -30,12 +30,12 @@ const maxZipEntries = 32
 func ReadReportFile(path string) ([]*AggregateReport, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reporting: %w", err)
+		return nil, fmt.Errorf("dmarcreport: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxReportBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: reading %s: %w", path, err)
+		return nil, fmt.Errorf("dmarcreport: reading %s: %w", path, err)
 	}
 	reps, err := ReadReport(data)
 	if err != nil {
@@ -47,7 +47,7 @@ func ReadReportFile(path string) ([]*AggregateReport, error) {
 // ReadReport is ReadReportFile for bytes in memory.
 func ReadReport(data []byte) ([]*AggregateReport, error) {
 	if len(data) > maxReportBytes {
-		return nil, fmt.Errorf("reporting: input larger than %d bytes", maxReportBytes)
+		return nil, fmt.Errorf("dmarcreport: input larger than %d bytes", maxReportBytes)
 	}
 	return unwrap(data, 0)
 }
@@ -55,11 +55,11 @@ func ReadReport(data []byte) ([]*AggregateReport, error) {
 // unwrap recognises the container by its content, not its name.
 func unwrap(data []byte, depth int) ([]*AggregateReport, error) {
 	if depth > maxNesting {
-		return nil, errors.New("reporting: wrappers nested too deep")
+		return nil, errors.New("dmarcreport: wrappers nested too deep")
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
-		inner, err := gunzip(data)
+		inner, err := Gunzip(data)
 		if err != nil {
 			return nil, err
 		}
@@ -84,20 +84,20 @@ func looksLikeXML(data []byte) bool {
 	return len(data) > 0 && data[0] == '<'
 }
 
-// gunzip reads the first gzip member only: some senders append stray bytes
+// Gunzip reads the first gzip member only: some senders append stray bytes
 // (a CRLF) that a multistream reader would take for a broken second member.
-func gunzip(data []byte) ([]byte, error) {
+func Gunzip(data []byte) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: gzip: %w", err)
+		return nil, fmt.Errorf("dmarcreport: gzip: %w", err)
 	}
 	zr.Multistream(false)
 	out, err := io.ReadAll(io.LimitReader(zr, maxReportBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: gzip: %w", err)
+		return nil, fmt.Errorf("dmarcreport: gzip: %w", err)
 	}
 	if len(out) > maxReportBytes {
-		return nil, fmt.Errorf("reporting: gzip expands past %d bytes", maxReportBytes)
+		return nil, fmt.Errorf("dmarcreport: gzip expands past %d bytes", maxReportBytes)
 	}
 	return out, nil
 }
@@ -105,7 +105,7 @@ func gunzip(data []byte) ([]byte, error) {
 func unzip(data []byte, depth int) ([]*AggregateReport, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: zip: %w", err)
+		return nil, fmt.Errorf("dmarcreport: zip: %w", err)
 	}
 	var out []*AggregateReport
 	for i, f := range zr.File {
@@ -117,15 +117,15 @@ func unzip(data []byte, depth int) ([]*AggregateReport, error) {
 		}
 		rc, err := f.Open()
 		if err != nil {
-			return nil, fmt.Errorf("reporting: zip member %q: %w", f.Name, err)
+			return nil, fmt.Errorf("dmarcreport: zip member %q: %w", f.Name, err)
 		}
 		member, err := io.ReadAll(io.LimitReader(rc, maxReportBytes+1))
 		rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("reporting: zip member %q: %w", f.Name, err)
+			return nil, fmt.Errorf("dmarcreport: zip member %q: %w", f.Name, err)
 		}
 		if len(member) > maxReportBytes {
-			return nil, fmt.Errorf("reporting: zip member %q expands past %d bytes", f.Name, maxReportBytes)
+			return nil, fmt.Errorf("dmarcreport: zip member %q expands past %d bytes", f.Name, maxReportBytes)
 		}
 		reps, err := unwrap(member, depth+1)
 		if err != nil {
@@ -164,7 +164,7 @@ type partHeader interface {
 // like reports (by type or file name) decoded and unwrapped.
 func fromPart(h partHeader, body io.Reader, depth int) ([]*AggregateReport, error) {
 	if depth > maxNesting {
-		return nil, errors.New("reporting: MIME parts nested too deep")
+		return nil, errors.New("dmarcreport: MIME parts nested too deep")
 	}
 	mediaType, params, err := mime.ParseMediaType(h.Get("Content-Type"))
 	if err != nil {
@@ -176,7 +176,7 @@ func fromPart(h partHeader, body io.Reader, depth int) ([]*AggregateReport, erro
 	if !reportPart(mediaType, params, h) {
 		return nil, nil
 	}
-	content, err := decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
+	content, err := DecodeTransfer(h.Get("Content-Transfer-Encoding"), body)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func fromPart(h partHeader, body io.Reader, depth int) ([]*AggregateReport, erro
 
 func fromMultipart(body io.Reader, boundary string, depth int) ([]*AggregateReport, error) {
 	if boundary == "" {
-		return nil, errors.New("reporting: multipart without boundary")
+		return nil, errors.New("dmarcreport: multipart without boundary")
 	}
 	mr := multipart.NewReader(body, boundary)
 	var out []*AggregateReport
@@ -195,7 +195,7 @@ func fromMultipart(body io.Reader, boundary string, depth int) ([]*AggregateRepo
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reporting: reading MIME part: %w", err)
+			return nil, fmt.Errorf("dmarcreport: reading MIME part: %w", err)
 		}
 		reps, err := fromPart(p.Header, p, depth+1)
 		if err != nil {
@@ -226,7 +226,9 @@ func reportPart(mediaType string, params map[string]string, h partHeader) bool {
 	return false
 }
 
-func decodeTransfer(cte string, body io.Reader) ([]byte, error) {
+// DecodeTransfer decodes a MIME part's body (base64, quoted-printable or
+// as is), bounded like every input here.
+func DecodeTransfer(cte string, body io.Reader) ([]byte, error) {
 	var r io.Reader
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
@@ -238,10 +240,10 @@ func decodeTransfer(cte string, body io.Reader) ([]byte, error) {
 	}
 	out, err := io.ReadAll(io.LimitReader(r, maxReportBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reporting: decoding attachment: %w", err)
+		return nil, fmt.Errorf("dmarcreport: decoding attachment: %w", err)
 	}
 	if len(out) > maxReportBytes {
-		return nil, fmt.Errorf("reporting: attachment larger than %d bytes", maxReportBytes)
+		return nil, fmt.Errorf("dmarcreport: attachment larger than %d bytes", maxReportBytes)
 	}
 	return out, nil
 }
