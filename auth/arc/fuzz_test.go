@@ -1,0 +1,67 @@
+package arc
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"testing"
+)
+
+func FuzzParseTags(f *testing.F) {
+	for _, s := range []string{"a=1; b=2;", " v = DKIM1 ;\r\n p=abc", "a=1;;", "b=x\r\n y", "a=é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tags, err := ParseTags(s)
+		if err != nil {
+			return
+		}
+		if len(tags.Names) > maxTags {
+			t.Fatalf("%d tags", len(tags.Names))
+		}
+		for _, n := range tags.Names {
+			if !validTagName(n) || !tags.Has(n) {
+				t.Fatalf("tag %q", n)
+			}
+		}
+	})
+}
+
+func FuzzParseKey(f *testing.F) {
+	f.Add("v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3id")
+	f.Add("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+	f.Add("v=DKIM1; p=")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseKey(s)
+		if err == nil && (k.Public == nil || (k.Type == "rsa" && k.Bits < MinRSABits)) {
+			t.Fatalf("accepted key %+v", k)
+		}
+	})
+}
+
+// FuzzCanon checks that header canonicalisation and b= stripping never
+// panic, and that the body hash does not depend on how the body is split
+// across writes.
+func FuzzCanon(f *testing.F) {
+	f.Add([]byte("ARC-Seal: i=1; b=abc\r\n d; cv=none\r\n"), 3)
+	f.Add([]byte(" a \r\n\r\nb\t\r\n\r"), 1)
+	f.Fuzz(func(t *testing.T, b []byte, split int) {
+		for _, c := range []string{Simple, Relaxed} {
+			if out := CanonHeader(b, c); !bytes.HasSuffix(out, []byte("\r\n")) {
+				t.Fatalf("%s header without CRLF: %q", c, out)
+			}
+			whole := NewBodyHasher(c, sha256.New(), -1)
+			_, _ = whole.Write(b)
+			parts := NewBodyHasher(c, sha256.New(), -1)
+			at := 0
+			if len(b) > 0 {
+				at = int(uint(split) % uint(len(b)+1))
+			}
+			_, _ = parts.Write(b[:at])
+			_, _ = parts.Write(b[at:])
+			if !bytes.Equal(whole.Sum(), parts.Sum()) {
+				t.Fatalf("%s body hash depends on the split at %d of %q", c, at, b)
+			}
+		}
+		_ = StripSignature(b)
+	})
+}
