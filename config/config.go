@@ -114,12 +114,14 @@ type Reporting struct {
 	Interval  Duration `toml:"interval"`
 	Smarthost string   `toml:"smarthost"`
 	// SendDelay is the upper bound of the random delay after a period ends.
-	SendDelay               Duration      `toml:"send_delay"`
-	MaxPerDestinationPerDay int           `toml:"max_per_destination_per_day"`
-	MaxPerPeriod            int           `toml:"max_per_period"`
-	DropAfter               Duration      `toml:"drop_after"`
-	SuppressFor             Duration      `toml:"suppress_for"`
-	DKIM                    ReportingDKIM `toml:"dkim"`
+	SendDelay               Duration `toml:"send_delay"`
+	MaxPerDestinationPerDay int      `toml:"max_per_destination_per_day"`
+	MaxPerPeriod            int      `toml:"max_per_period"`
+	DropAfter               Duration `toml:"drop_after"`
+	SuppressFor             Duration `toml:"suppress_for"`
+	// PassDisposition: "none" or "pass" for mail that passed DMARC.
+	PassDisposition string        `toml:"pass_disposition"`
+	DKIM            ReportingDKIM `toml:"dkim"`
 }
 
 type ReportingDKIM struct {

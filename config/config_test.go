@@ -42,7 +42,7 @@ func TestDefaultsAndNormalisation(t *testing.T) {
 	if got := cfg.SMTP.AcceptDomains[0]; got != "example.org" {
 		t.Errorf("accept domain normalised to %q", got)
 	}
-	if cfg.SMTP.MaxMessageSize != 26214400 || cfg.DMARC.Mode != "enforce" || cfg.DMARC.OrgDomain != "treewalk" || cfg.Queue.BodyMemory != 64<<20 {
+	if cfg.SMTP.MaxMessageSize != 26214400 || cfg.DMARC.Mode != "enforce" || cfg.DMARC.OrgDomain != "treewalk" || cfg.Queue.BodyMemory != 64<<20 || cfg.Reporting.PassDisposition != "none" {
 		t.Errorf("defaults not applied: %+v", cfg.SMTP)
 	}
 }
@@ -68,6 +68,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"override without match", minimal + "[[dmarc.override]]\naction = \"none\"\nreason = \"forwarded\"\n", "dmarc.override[0]", 10},
 		{"override bad network", minimal + "[[dmarc.override]]\nnetwork = [\"10.0.0.0/33\"]\naction = \"none\"\nreason = \"forwarded\"\n", "dmarc.override[0].network", 11},
 		{"override bad reason", minimal + "[[dmarc.override]]\ndomain = \"a.example\"\naction = \"none\"\nreason = \"friend\"\n", "dmarc.override[0].reason", 13},
+		{"bad pass disposition", minimal + "pass_disposition = \"PASS\"\n", "reporting.pass_disposition", 10},
 		{"tls half", minimal + "[smtp]\n", "", 0},
 	}
 	for _, tc := range cases {

@@ -44,6 +44,7 @@ func Default() *Config {
 			MaxPerPeriod:            10000,
 			DropAfter:               Duration{48 * time.Hour},
 			SuppressFor:             Duration{7 * 24 * time.Hour},
+			PassDisposition:         "none",
 		},
 		FailureReports: FailureReports{
 			Enabled:                 true,

@@ -206,6 +206,9 @@ func (c *Config) validateReporting() error {
 	if r.Enabled && r.OrgName == "" {
 		return bad("reporting.org_name", "required while reporting is enabled")
 	}
+	if !oneOf(r.PassDisposition, "none", "pass") {
+		return bad("reporting.pass_disposition", "%q is neither \"none\" nor \"pass\"", r.PassDisposition)
+	}
 	if r.Interval.Duration < time.Minute {
 		return bad("reporting.interval", "must be at least 1m")
 	}

@@ -43,6 +43,21 @@ func (r *Reporter) buildReport(tx *bbolt.Tx, h reportHeader) (*AggregateReport, 
 		// RFC 9990 §2.1.4: errors met while processing the policy.
 		rep.Metadata.Error = "rua URIs of schemes other than mailto were ignored: " + strings.Join(h.policy.Ignored, ", ")
 	}
+	records, err := r.periodRecords(tx, h)
+	if err != nil {
+		return nil, err
+	}
+	rep.Records = records
+	sortRecords(rep.Records)
+	return rep, nil
+}
+
+// periodRecords reads the rows of one (period, domain). Rows are stored
+// with "pass" for passing mail; it is shown as the configured
+// pass_disposition, and rows that become equal by that are merged.
+func (r *Reporter) periodRecords(tx *bbolt.Tx, h reportHeader) ([]ReportRecord, error) {
+	var records []ReportRecord
+	index := map[string]int{}
 	prefix := append(periodDomainKey(h.begin, h.policy.Domain), 0)
 	c := tx.Bucket(rowsBucket).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
@@ -53,16 +68,29 @@ func (r *Reporter) buildReport(tx *bbolt.Tx, h reportHeader) (*AggregateReport, 
 		if err := json.Unmarshal(v[8:], &row); err != nil {
 			return nil, fmt.Errorf("reporting: corrupt row %x: %w", k, err)
 		}
-		rep.Records = append(rep.Records, row.record(fromBE64(v)))
+		if row.Disposition == "pass" && r.cfg.PassDisposition != "pass" {
+			row.Disposition = "none"
+		}
+		_, enc := row.encode()
+		if i, ok := index[string(enc)]; ok {
+			records[i].Row.Count += fromBE64(v)
+			continue
+		}
+		index[string(enc)] = len(records)
+		records = append(records, row.record(fromBE64(v)))
 	}
-	// Stable, readable order: by source, then by count, largest first.
-	slices.SortStableFunc(rep.Records, func(a, b ReportRecord) int {
+	return records, nil
+}
+
+// sortRecords gives a stable, readable order: by source, then by count,
+// largest first.
+func sortRecords(records []ReportRecord) {
+	slices.SortStableFunc(records, func(a, b ReportRecord) int {
 		if c := strings.Compare(a.Row.SourceIP, b.Row.SourceIP); c != 0 {
 			return c
 		}
 		return int(b.Row.Count - a.Row.Count)
 	})
-	return rep, nil
 }
 
 // Preview writes the XML of the reports of the open period, for one policy

@@ -57,7 +57,7 @@ func TestReportsEndToEnd(t *testing.T) {
 		switch rec.Row.SourceIP {
 		case "192.0.2.1":
 			pe := rec.Row.PolicyEvaluated
-			if pe.Disposition != "pass" || pe.SPF != "pass" || rec.Identifiers.EnvelopeFrom != "a.example" {
+			if pe.Disposition != "none" || pe.SPF != "pass" || rec.Identifiers.EnvelopeFrom != "a.example" {
 				t.Errorf("passing row %+v %+v", pe, rec.Identifiers)
 			}
 		case "198.51.100.7":

@@ -32,6 +32,10 @@ type Config struct {
 	// gets nothing (default 7 days).
 	DropAfter   time.Duration
 	SuppressFor time.Duration
+	// PassDisposition is the <disposition> of mail that passed DMARC
+	// under an enforcing policy: "none" (the default, what readers written
+	// for RFC 7489 accept) or "pass" (RFC 9990 §2.1's value).
+	PassDisposition string
 	// Optional DKIM signing of reports; all three or none.
 	DKIMDomain, DKIMSelector, DKIMKeyFile string
 	// Hostname is ours: report IDs and Message-IDs use it.
@@ -48,6 +52,7 @@ const (
 	DefaultMaxPerPeriod            = 10000
 	DefaultDropAfter               = 48 * time.Hour
 	DefaultSuppressFor             = 7 * 24 * time.Hour
+	DefaultPassDisposition         = "none"
 )
 
 func (c *Config) setDefaults() error {
@@ -67,6 +72,13 @@ func (c *Config) setDefaults() error {
 	if (c.DKIMDomain != "" || c.DKIMSelector != "" || c.DKIMKeyFile != "") &&
 		(c.DKIMDomain == "" || c.DKIMSelector == "" || c.DKIMKeyFile == "") {
 		return errors.New("reporting: DKIM domain, selector and key file go together")
+	}
+	switch c.PassDisposition {
+	case "":
+		c.PassDisposition = DefaultPassDisposition
+	case "none", "pass":
+	default:
+		return fmt.Errorf("reporting: PassDisposition %q is neither none nor pass", c.PassDisposition)
 	}
 	if c.Interval < 0 || c.SendDelay < 0 || c.DropAfter < 0 || c.SuppressFor < 0 {
 		return errors.New("reporting: negative duration in Config")

@@ -85,7 +85,8 @@ func (r *rowIdentity) record(count int64) ReportRecord {
 
 // evaluatedDisposition is policy_evaluated/disposition (RFC 9990 §2.1):
 // "pass" for mail that passed DMARC under an enforcing policy, else the
-// disposition applied.
+// disposition applied. The row keeps "pass"; the report shows it as the
+// configured PassDisposition (periodRecords).
 func evaluatedDisposition(d policy.Decision) string {
 	if d.Result == policy.Pass && d.Disposition == policy.ActionNone &&
 		(d.PolicyInForce == policy.ActionQuarantine || d.PolicyInForce == policy.ActionReject) {

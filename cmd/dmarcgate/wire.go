@@ -209,6 +209,7 @@ func reportingConfig(cfg *config.Config, log *slog.Logger) reporting.Config {
 		MaxPerPeriod:            r.MaxPerPeriod,
 		DropAfter:               r.DropAfter.Duration,
 		SuppressFor:             r.SuppressFor.Duration,
+		PassDisposition:         r.PassDisposition,
 		DKIMDomain:              r.DKIM.Domain,
 		DKIMSelector:            r.DKIM.Selector,
 		DKIMKeyFile:             r.DKIM.KeyFile,
