@@ -210,30 +210,13 @@ func reportedSignature(dkim []policy.DKIMResult, t failureTrigger, from, org str
 }
 
 // authResultsValue strips the field name and line end from our
-// Authentication-Results field, keeping its folding.
+// Authentication-Results field and unfolds it (see oneLineField).
 func authResultsValue(s string) string {
 	s = strings.TrimRight(s, "\r\n")
 	if name, rest, ok := strings.Cut(s, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "Authentication-Results") {
 		s = rest
 	}
-	return strings.TrimSpace(crlfString(s))
-}
-
-// crlfString keeps folded lines folded (CRLF then a blank) and drops any
-// other control character.
-func crlfString(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\n' && i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t'):
-			b.WriteString("\r\n")
-		case c < 0x20 && c != '\t', c == 0x7f:
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return oneLineField("Authentication-Results", s)
 }
 
 // signal wakes Run without blocking.

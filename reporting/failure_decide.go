@@ -36,8 +36,13 @@ func dueByFO(rec *policy.Record, d policy.Decision, spf policy.SPFResult, dkim [
 		return failureTrigger{authFailureDMARC, "0"}, true
 	}
 	// fo=1: any mechanism produced something other than an aligned pass.
-	if rec.FOHas("1") && (d.Result == policy.Fail || d.Result == policy.Pass) && (!d.SPFAligned || !d.DKIMAligned) {
-		return failureTrigger{authFailureDMARC, "1"}, true
+	if rec.FOHas("1") && (!d.SPFAligned || !d.DKIMAligned) {
+		switch d.Result {
+		case policy.Fail:
+			return failureTrigger{authFailureDMARC, "1"}, true
+		case policy.Pass:
+			return failureTrigger{mechanismFailure(d, dkim), "1"}, true
+		}
 	}
 	// fo=d: a signature failed evaluation, whatever its alignment.
 	if rec.FOHas("d") {
@@ -50,6 +55,21 @@ func dueByFO(rec *policy.Record, d policy.Decision, spf policy.SPFResult, dkim [
 		return failureTrigger{authFailureSPF, "s"}, true
 	}
 	return failureTrigger{}, false
+}
+
+// mechanismFailure names what failed in mail that passed DMARC, for
+// Auth-Failure: "dmarc" would be false (RFC 9991 §4), so one of RFC 6591
+// §3.2.1's values. A signature that did not verify comes first, then an
+// SPF result without alignment; what is left is DKIM without an aligned
+// signature (none, or one of another domain), "signature" as the nearest.
+func mechanismFailure(d policy.Decision, dkim []policy.DKIMResult) string {
+	if k, ok := firstFailedSignature(dkim); ok && !d.DKIMAligned {
+		return dkimAuthFailure(k)
+	}
+	if !d.SPFAligned {
+		return authFailureSPF
+	}
+	return authFailureSignature
 }
 
 // signatureFailed: the signature was evaluated and did not verify (a

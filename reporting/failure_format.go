@@ -108,7 +108,7 @@ func writeFailurePart(b *bytes.Buffer, boundary, ctype, disposition, cte string)
 func failureFeedbackFields(p *pendingFailure, f reportFormat) string {
 	var b strings.Builder
 	field := func(name, value string) {
-		if value != "" {
+		if value = oneLineField(name, value); value != "" {
 			fmt.Fprintf(&b, "%s: %s\r\n", name, value)
 		}
 	}
@@ -141,6 +141,45 @@ func failureFeedbackFields(p *pendingFailure, f reportFormat) string {
 	field("Reported-Domain", p.HeaderFrom)
 	field("Delivery-Result", p.DeliveryResult)
 	return b.String()
+}
+
+// maxLine is RFC 5322 §2.1.1's limit of a line, without its CRLF.
+const maxLine = 998
+
+// oneLineField unfolds a field value: report readers (parsedmarc among
+// them) read each field of the feedback-report part as one line, and cut
+// a folded one at its first line. Line breaks with the blanks around them
+// become one space, other control characters go. A value whose line would
+// pass 998 octets is cut at its last ";" that fits (a whole
+// Authentication-Results method), else at the limit.
+func oneLineField(name, value string) string {
+	var b strings.Builder
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; {
+		case c == '\r' || c == '\n':
+			trimmed := strings.TrimRight(b.String(), " \t")
+			b.Reset()
+			b.WriteString(trimmed)
+			b.WriteByte(' ')
+			for i+1 < len(value) && strings.IndexByte(" \t\r\n", value[i+1]) >= 0 {
+				i++
+			}
+		case c == '\t':
+			b.WriteByte(' ')
+		case c < 0x20 || c == 0x7f:
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := strings.TrimSpace(b.String())
+	if room := maxLine - len(name) - 2; len(out) > room {
+		cut := strings.LastIndexByte(out[:room], ';')
+		if cut <= 0 {
+			cut = room
+		}
+		out = strings.TrimSpace(out[:cut])
+	}
+	return out
 }
 
 // redactMailbox renders an envelope address for a field: local part

@@ -155,7 +155,8 @@ func TestFailureFOThroughQueue(t *testing.T) {
 		{"0", spfOnly, spfPass, dkimBad, false, ""},
 		{"0", bothPass, spfPass, dkimGood, false, ""},
 		{"1", bothFail, spfFail, nil, true, "dmarc"},
-		{"1", spfOnly, spfPass, nil, true, "dmarc"},
+		{"1", spfOnly, spfPass, nil, true, "signature"}, // DMARC passed: not "dmarc"
+		{"1", dkimOnly, spfSoft, dkimGood, true, "spf"},
 		{"1", bothPass, spfPass, dkimGood, false, ""},
 		{"d", spfOnly, spfPass, dkimBad, true, "signature"},
 		{"d", bothFail, spfFail, nil, false, ""},
