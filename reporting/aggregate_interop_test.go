@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"dmarcgate/dmarcreport"
 	"dmarcgate/policy"
 )
 
@@ -66,7 +67,7 @@ func TestPassDispositionRoundTrip(t *testing.T) {
 // where xmllint is available.
 func checkOwnRoundTrip(t *testing.T, doc []byte) *AggregateReport {
 	t.Helper()
-	rep, err := ParseAggregate(bytes.NewReader(doc))
+	rep, err := dmarcreport.ParseAggregate(bytes.NewReader(doc))
 	if err != nil {
 		t.Fatalf("our parser refuses our report: %v\n%s", err, doc)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"dmarcgate/auth"
+	"dmarcgate/dmarcreport"
 	"dmarcgate/policy"
 )
 
@@ -61,7 +62,7 @@ func TestFeedbackFieldsOnOneLine(t *testing.T) {
 	for _, m := range msgs {
 		fields := feedbackPart(t, m.Data)
 		checkOneLineFields(t, fields)
-		rep, err := ParseFailureReport(bytes.NewReader(m.Data))
+		rep, err := dmarcreport.ParseFailureReport(bytes.NewReader(m.Data))
 		if err != nil {
 			t.Fatal(err)
 		}
