@@ -2,6 +2,7 @@ package queue
 
 import (
 	"container/heap"
+	"context"
 	"sync"
 	"time"
 )
@@ -14,6 +15,8 @@ type index struct {
 	items map[string]*item
 	due   dueHeap
 	held  int
+	// idle is closed (and dropped) when a claim ends, for waitIdle.
+	idle chan struct{}
 }
 
 type item struct {
@@ -44,7 +47,7 @@ func (x *index) track(rec *record) {
 		x.held++
 	}
 	x.push(it, rec.NextAttempt)
-	queueDepth.Set(float64(len(x.items)))
+	x.setDepth()
 }
 
 // trackClaimed adds a new entry that its first delivery has already
@@ -53,7 +56,7 @@ func (x *index) trackClaimed(rec *record) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.items[rec.ID] = &item{id: rec.ID, received: rec.Received, next: rec.NextAttempt, busy: true}
-	queueDepth.Set(float64(len(x.items)))
+	x.setDepth()
 }
 
 // forget drops an entry that was delivered, bounced or deleted.
@@ -66,7 +69,52 @@ func (x *index) forget(id string) {
 		}
 		delete(x.items, id)
 	}
-	queueDepth.Set(float64(len(x.items)))
+	x.setDepth()
+	x.wakeIdle()
+}
+
+// setDepth sets the gauges of queued and held entries; x.mu is held.
+// Held quarantine is not queue: it waits for a person, not a retry.
+func (x *index) setDepth() {
+	queueDepth.Set(float64(len(x.items) - x.held))
+	quarantineHeld.Set(float64(x.held))
+}
+
+// wakeIdle tells waitIdle that a claim ended; x.mu is held.
+func (x *index) wakeIdle() {
+	if x.idle != nil {
+		close(x.idle)
+		x.idle = nil
+	}
+}
+
+// waitIdle returns once no entry of ids is claimed by a delivery (each
+// was attempted, or is gone), or when ctx ends.
+func (x *index) waitIdle(ctx context.Context, ids []string) error {
+	for {
+		x.mu.Lock()
+		busy := false
+		for _, id := range ids {
+			if it := x.items[id]; it != nil && it.busy {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			x.mu.Unlock()
+			return nil
+		}
+		if x.idle == nil {
+			x.idle = make(chan struct{})
+		}
+		idle := x.idle
+		x.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // push schedules it at next, unless it is held or claimed (a claimed item
@@ -121,6 +169,7 @@ func (x *index) release(id string, next time.Time) {
 		it.busy = false
 		x.push(it, next)
 	}
+	x.wakeIdle()
 }
 
 // setHeld changes the hold state; a released entry is due at next.
@@ -138,6 +187,7 @@ func (x *index) setHeld(id string, held bool, next time.Time) {
 		x.held--
 	}
 	x.push(it, next)
+	x.setDepth()
 }
 
 // dueIDs lists the free, unheld entries due at now (for RunOnce).
@@ -153,32 +203,58 @@ func (x *index) dueIDs(now time.Time) []string {
 	return ids
 }
 
-// flush makes every free, unheld entry due at now and returns their IDs.
-func (x *index) flush(now time.Time) []string {
+// flush makes every free, unheld entry due at now. It returns the IDs it
+// made due, those of every unheld entry (now each due or in delivery), and
+// those in delivery (their attempt began before now).
+func (x *index) flush(now time.Time) (flushed, pending, busy []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var ids []string
 	for id, it := range x.items {
-		if !it.busy && !it.held && it.next.After(now) {
+		if it.held {
+			continue
+		}
+		switch {
+		case it.busy:
+			busy = append(busy, id)
+		case it.next.After(now):
 			x.push(it, now)
-			ids = append(ids, id)
+			flushed = append(flushed, id)
+		}
+		pending = append(pending, id)
+	}
+	return flushed, pending, busy
+}
+
+// flushIDs makes those of ids that are free, unheld and deferred due at
+// now, and returns them.
+func (x *index) flushIDs(ids []string, now time.Time) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var flushed []string
+	for _, id := range ids {
+		if it := x.items[id]; it != nil && !it.busy && !it.held && it.next.After(now) {
+			x.push(it, now)
+			flushed = append(flushed, id)
 		}
 	}
-	return ids
+	return flushed
 }
 
 // Stats summarises the queue.
 type Stats struct {
-	Depth  int       // entries, held ones included
+	Depth  int       // entries waiting for delivery, held ones not included
 	Held   int       // entries on quarantine hold
-	Oldest time.Time // arrival of the oldest entry; zero if empty
+	Oldest time.Time // arrival of the oldest entry not held; zero if none
 }
 
 func (x *index) stats() Stats {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	s := Stats{Depth: len(x.items), Held: x.held}
+	s := Stats{Depth: len(x.items) - x.held, Held: x.held}
 	for _, it := range x.items {
+		if it.held {
+			continue
+		}
 		if s.Oldest.IsZero() || it.received.Before(s.Oldest) {
 			s.Oldest = it.received
 		}

@@ -8,11 +8,15 @@ import (
 var (
 	queueDepth = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "dmarcgate_queue_depth",
-		Help: "Entries in the relay queue, held ones included.",
+		Help: "Entries waiting for delivery; held quarantine is not counted (see dmarcgate_quarantine_held).",
+	})
+	quarantineHeld = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "dmarcgate_quarantine_held",
+		Help: "Messages held by dmarc.quarantine = \"hold\", waiting for release, delete or expiry.",
 	})
 	queueOldestAge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "dmarcgate_queue_oldest_age_seconds",
-		Help: "Age of the oldest entry in the relay queue (0 when empty).",
+		Help: "Age of the oldest entry waiting for delivery, held quarantine not counted (0 when none).",
 	})
 	deliveryAttempts = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "dmarcgate_delivery_attempts_total",

@@ -196,10 +196,16 @@ func (q *Queue) RunOnce(ctx context.Context) error {
 // so a later Start or RunOnce sees them.
 func (q *Queue) Flush() int {
 	now := q.now()
-	flushed := q.index.flush(now)
+	flushed, _, _ := q.index.flush(now)
 	q.signal()
+	q.storeFlushed(flushed, now)
+	return len(flushed)
+}
+
+// storeFlushed stores the retry times flush set in memory.
+func (q *Queue) storeFlushed(flushed []string, now time.Time) {
 	if len(flushed) == 0 {
-		return 0
+		return
 	}
 	err := q.updateEntries(context.Background(), flushed, func(rec *record) bool {
 		rec.NextAttempt = now
@@ -209,12 +215,12 @@ func (q *Queue) Flush() int {
 		// The schedule in memory is flushed all the same.
 		q.log.Warn("queue: storing flushed retry times", "err", err)
 	}
-	return len(flushed)
 }
 
 func (q *Queue) updateGauges() {
 	s := q.index.stats()
 	queueDepth.Set(float64(s.Depth))
+	quarantineHeld.Set(float64(s.Held))
 	if s.Oldest.IsZero() {
 		queueOldestAge.Set(0)
 		return
