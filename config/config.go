@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -87,10 +88,12 @@ type Outbound struct {
 }
 
 type DMARC struct {
-	Mode             string     `toml:"mode"`
-	AuthservID       string     `toml:"authserv_id"`
-	Quarantine       string     `toml:"quarantine"`
-	QuarantineHeader string     `toml:"quarantine_header"`
+	Mode             string `toml:"mode"`
+	AuthservID       string `toml:"authserv_id"`
+	Quarantine       string `toml:"quarantine"`
+	QuarantineHeader string `toml:"quarantine_header"`
+	// QuarantineExpire: a held message not released by then is deleted.
+	QuarantineExpire Duration   `toml:"quarantine_expire"`
 	OnTempError      string     `toml:"on_temperror"`
 	OrgDomain        string     `toml:"org_domain"`
 	LegacyPct        string     `toml:"legacy_pct"`
@@ -211,7 +214,22 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, err
 	}
+	cfg.StateDir = resolveAgainst(path, cfg.StateDir)
 	return cfg, nil
+}
+
+// resolveAgainst makes a relative state_dir relative to the configuration
+// file's directory, not to wherever a command was started: serve under
+// systemd and a one-shot command in a shell must find the same state.
+func resolveAgainst(configPath, dir string) string {
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	dir = filepath.Join(filepath.Dir(configPath), dir)
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 // Parse decodes a configuration document (defaults applied) and validates it.
@@ -245,7 +263,7 @@ func decodeError(err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, _ := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		msg := plainTypeMessage(strings.TrimPrefix(de.Error(), "toml: "))
 		return &Error{Line: line, Key: strings.Join(de.Key(), "."), Msg: msg}
 	}
 	return &Error{Msg: strings.TrimPrefix(err.Error(), "toml: ")}

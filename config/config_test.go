@@ -42,6 +42,9 @@ func TestDefaultsAndNormalisation(t *testing.T) {
 	if got := cfg.SMTP.AcceptDomains[0]; got != "example.org" {
 		t.Errorf("accept domain normalised to %q", got)
 	}
+	if cfg.DMARC.QuarantineExpire.Duration != 30*24*time.Hour {
+		t.Errorf("dmarc.quarantine_expire default = %v, want 720h", cfg.DMARC.QuarantineExpire)
+	}
 	if cfg.SMTP.MaxMessageSize != 26214400 || cfg.DMARC.Mode != "enforce" || cfg.DMARC.OrgDomain != "treewalk" || cfg.Queue.BodyMemory != 64<<20 || cfg.Reporting.PassDisposition != "none" {
 		t.Errorf("defaults not applied: %+v", cfg.SMTP)
 	}
@@ -70,6 +73,10 @@ func TestInvalidConfigs(t *testing.T) {
 		{"override bad reason", minimal + "[[dmarc.override]]\ndomain = \"a.example\"\naction = \"none\"\nreason = \"friend\"\n", "dmarc.override[0].reason", 13},
 		{"bad pass disposition", minimal + "pass_disposition = \"PASS\"\n", "reporting.pass_disposition", 10},
 		{"tls half", minimal + "[smtp]\n", "", 0},
+		{"listen port not a number", strings.Replace(minimal, "[smtp]\n", "[smtp]\nlisten = [\"127.0.0.1:smtp\"]\n", 1), "smtp.listen", 4},
+		{"listen port too large", strings.Replace(minimal, "[smtp]\n", "[smtp]\nlisten = [\":70000\"]\n", 1), "smtp.listen", 4},
+		{"metrics listen", minimal + "[metrics]\nlisten = \"127.0.0.1\"\n", "metrics.listen", 11},
+		{"quarantine expiry", minimal + "[dmarc]\nquarantine_expire = \"0s\"\n", "dmarc.quarantine_expire", 11},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +95,49 @@ func TestInvalidConfigs(t *testing.T) {
 				t.Errorf("key/line = %q/%d, want %q/%d (%v)", ce.Key, ce.Line, tc.wantKey, tc.wantLine, err)
 			}
 		})
+	}
+}
+
+// Type mismatches are said in the file's terms, not Go's.
+func TestDecodeErrorsNameNoGoTypes(t *testing.T) {
+	cases := []struct{ doc, want string }{
+		{strings.Replace(minimal, `hostname = "mx.test"`, `hostname = 5`, 1), "hostname: an integer given, want a string"},
+		{strings.Replace(minimal, "[smtp]\n", "[smtp]\nlisten = \"127.0.0.1:25\"\n", 1), "smtp.listen: a string given, want a list of strings"},
+		{strings.Replace(minimal, "[smtp]\n", "[smtp]\nmax_recipients = 1.5\n", 1), "smtp.max_recipients: a float given, want a whole number"},
+		{minimal + "[dmarc]\noverride = 3\n", "dmarc.override: an integer given, want a list of tables ([[...]])"},
+		{minimal + "[reporting.dkim]\nkey_file = true\n", "reporting.dkim.key_file: a boolean given, want a string"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.doc))
+		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+			t.Errorf("err = %v, want it to end in %q", err, c.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "config.") || strings.Contains(err.Error(), "[]string") || strings.Contains(err.Error(), "of type")) {
+			t.Errorf("err names a Go type: %v", err)
+		}
+	}
+}
+
+// A relative state_dir is the configuration file's neighbour, wherever
+// the command runs.
+func TestRelativeStateDirFollowsConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "etc", "c.toml")
+	os.MkdirAll(filepath.Dir(p), 0o700)
+	if err := os.WriteFile(p, []byte("state_dir = \"var/state\"\n"+minimal), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "etc", "var", "state"); cfg.StateDir != want {
+		t.Errorf("state_dir = %q, want %q", cfg.StateDir, want)
+	}
+	abs := filepath.Join(dir, "abs")
+	os.WriteFile(p, []byte(fmt.Sprintf("state_dir = %q\n", abs)+minimal), 0o600)
+	if cfg, err := Load(p); err != nil || cfg.StateDir != abs {
+		t.Errorf("absolute state_dir = %v, %v; want %q", cfg, err, abs)
 	}
 }
 

@@ -32,6 +32,7 @@ func Default() *Config {
 			Mode:             "enforce",
 			Quarantine:       "header",
 			QuarantineHeader: "X-Spam-Flag: YES",
+			QuarantineExpire: Duration{30 * 24 * time.Hour},
 			OnTempError:      "tempfail",
 			OrgDomain:        "treewalk",
 			LegacyPct:        "testing",

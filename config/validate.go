@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,8 +47,8 @@ func (c *Config) validateTop() error {
 		}
 	}
 	if c.Metrics.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
-			return bad("metrics.listen", "%q is not host:port", c.Metrics.Listen)
+		if err := checkListen(c.Metrics.Listen); err != nil {
+			return bad("metrics.listen", "%v", err)
 		}
 	}
 	return nil
@@ -59,8 +60,8 @@ func (c *Config) validateSMTP() error {
 		return bad("smtp.listen", "required: at least one host:port")
 	}
 	for _, l := range s.Listen {
-		if _, _, err := net.SplitHostPort(l); err != nil {
-			return bad("smtp.listen", "%q is not host:port", l)
+		if err := checkListen(l); err != nil {
+			return bad("smtp.listen", "%v", err)
 		}
 	}
 	if len(s.AcceptDomains) == 0 {
@@ -90,6 +91,22 @@ func (c *Config) validateSMTP() error {
 				return bad(key, "%v", err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkListen refuses a listen address serve could not bind for its form:
+// host:port with an IP address (or nothing, or a name) and a port number.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if strings.ContainsAny(host, " /%[]") && net.ParseIP(host) == nil {
+		return fmt.Errorf("%q: %q is not an IP address or host name", addr, host)
 	}
 	return nil
 }
@@ -144,6 +161,9 @@ func (c *Config) validateDMARC() error {
 		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(d.QuarantineHeader, "\r\n") {
 			return bad("dmarc.quarantine_header", "must be one header line \"Name: value\", not %q", d.QuarantineHeader)
 		}
+	}
+	if d.QuarantineExpire.Duration <= 0 {
+		return bad("dmarc.quarantine_expire", "must be positive")
 	}
 	for i := range d.Override {
 		if err := d.Override[i].validate(i); err != nil {

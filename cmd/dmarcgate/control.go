@@ -27,13 +27,10 @@ const controlSocket = "control.sock"
 type op func(ctx context.Context, a *app, w io.Writer, arg string) error
 
 var ops = map[string]op{
-	"queue-list":         opQueueList,
-	"queue-flush":        opQueueFlush,
-	"queue-show":         opQueueShow,
-	"queue-delete":       opDelete,
-	"quarantine-list":    opQuarantineList,
-	"quarantine-release": opQuarantineRelease,
-	"quarantine-delete":  opDelete,
+	"queue-list":   opQueueList,
+	"queue-flush":  opQueueFlush,
+	"queue-show":   opQueueShow,
+	"queue-delete": opDelete,
 }
 
 type controlServer struct {
@@ -65,7 +62,7 @@ func startControl(stateDir string, a *app, log *slog.Logger) (*controlServer, er
 		}
 		_, _ = io.WriteString(w, out.String())
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() { _ = hs.Serve(l) }()
 	return &controlServer{l: l, hs: hs}, nil
 }
@@ -122,6 +119,12 @@ func runOp(ctx context.Context, configPath, name, arg string, w io.Writer) error
 		return err
 	}
 	if err := callServer(ctx, cfg.StateDir, name, arg, w); !errors.Is(err, errNoServer) {
+		return err
+	}
+	if err := checkFiles(cfg); err != nil {
+		return err // the configuration first: it is what to fix first
+	}
+	if err := stateExists(cfg); err != nil {
 		return err
 	}
 	a, err := openApp(cfg, newLogger(cfg, os.Stderr), 3*time.Second)

@@ -169,6 +169,9 @@ func cmdConfig(args []string, stdout io.Writer) error {
 	if err := checkFiles(cfg); err != nil {
 		return err
 	}
+	if err := checkStateDir(cfg.StateDir); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
 	return nil
 }

@@ -157,17 +157,7 @@ func TestConfigCheckExitCodes(t *testing.T) {
 	os.WriteFile(notPEM, []byte("not a key\n"), 0o600)
 	minimal := func(name, extra string) string {
 		path := filepath.Join(dir, name)
-		os.WriteFile(path, []byte(fmt.Sprintf(`hostname = "mx.test"
-state_dir = %q
-[smtp]
-accept_domains = ["example.org"]
-%s
-[relay]
-address = "127.0.0.1:2525"
-[reporting]
-email = "dmarc@example.org"
-org_name = "Example"
-`, filepath.Join(dir, "state"), extra)), 0o600)
+		os.WriteFile(path, []byte(minimalConfig(filepath.Join(dir, "state"), extra)), 0o600)
 		return path
 	}
 	badTLS := minimal("tls.toml", fmt.Sprintf("tls_cert = %q\ntls_key = %q", notPEM, notPEM))
@@ -180,7 +170,7 @@ org_name = "Example"
 		{[]string{"config", "check", "--config", good}, 0, ""},
 		{[]string{"config", "check", "--config", bad}, 2, "bad.toml:1: colour: unknown key"},
 		{[]string{"config", "check", "--config", filepath.Join(dir, "missing.toml")}, 2, "no such file"},
-		{[]string{"config", "check", "--config", badTLS}, 2, "smtp.tls_cert: tls: failed to find any PEM data"},
+		{[]string{"config", "check", "--config", badTLS}, 2, "smtp.tls_cert: " + notPEM + ": no PEM \"CERTIFICATE\" block in it"},
 		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: reporting: DKIM key file " + notPEM + ": no PEM \"PRIVATE KEY\" or \"RSA PRIVATE KEY\" block"},
 		{[]string{"queue", "list", "--config", badKey}, 2, "reporting.dkim.key_file"},
 		{[]string{"queue", "show"}, 2, "usage: dmarcgate queue list | flush | show ID | delete ID"},

@@ -41,25 +41,41 @@ func cmdQuarantine(ctx context.Context, args []string, stdout io.Writer) error {
 	return usageError{"usage: dmarcgate quarantine list | release ID | delete ID [--config FILE]"}
 }
 
+// opQueueList lists what waits for delivery; held quarantine is not
+// queue (quarantine list shows it).
 func opQueueList(_ context.Context, a *app, w io.Writer, _ string) error {
-	msgs, err := a.queue.List()
+	msgs, err := queued(a.queue)
 	if err != nil {
 		return err
 	}
-	printMessages(w, msgs, false)
+	printMessages(w, msgs)
 	return nil
+}
+
+func queued(q *queue.Queue) ([]queue.Message, error) {
+	all, err := q.List()
+	if err != nil {
+		return nil, err
+	}
+	msgs := all[:0]
+	for _, m := range all {
+		if !m.Held {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs, nil
 }
 
 // opQueueFlush makes every deferred message due now and attempts each
 // once before returning: without a running serve no worker would; under
-// serve, RunOnce shares the work with the workers (each entry is claimed
-// by one of them).
+// serve, the attempts are shared with the workers and the command waits
+// for theirs too, so that what it reports left is what the attempts left.
 func opQueueFlush(ctx context.Context, a *app, w io.Writer, _ string) error {
-	n := a.queue.Flush()
-	if err := a.queue.RunOnce(ctx); err != nil {
+	n, err := a.queue.FlushAndWait(ctx)
+	if err != nil {
 		return err
 	}
-	left, err := a.queue.List()
+	left, err := queued(a.queue)
 	if err != nil {
 		return err
 	}
@@ -96,9 +112,11 @@ func opQueueShow(_ context.Context, a *app, w io.Writer, id string) error {
 	return err
 }
 
-// opDelete removes an entry, queued or held, without delivering it and
-// without a DSN (queue delete, quarantine delete).
+// opDelete removes a queued entry without delivering it and without a DSN.
 func opDelete(_ context.Context, a *app, w io.Writer, id string) error {
+	if m, err := a.queue.Get(id); err == nil && m.Held {
+		return fmt.Errorf("%s is held in quarantine, not queued: see dmarcgate quarantine delete", id)
+	}
 	if err := a.queue.Delete(id); err != nil {
 		return err
 	}
@@ -106,42 +124,14 @@ func opDelete(_ context.Context, a *app, w io.Writer, id string) error {
 	return nil
 }
 
-func opQuarantineList(_ context.Context, a *app, w io.Writer, _ string) error {
-	msgs, err := a.queue.ListHeld()
-	if err != nil {
-		return err
-	}
-	printMessages(w, msgs, true)
-	return nil
-}
-
-func opQuarantineRelease(_ context.Context, a *app, w io.Writer, id string) error {
-	if err := a.queue.Release(id); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s released for delivery\n", id)
-	return nil
-}
-
-func printMessages(w io.Writer, msgs []queue.Message, held bool) {
+func printMessages(w io.Writer, msgs []queue.Message) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if held {
-		fmt.Fprintln(tw, "ID\tAGE\tSIZE\tFROM\tTO\tREASON")
-	} else {
-		fmt.Fprintln(tw, "ID\tKIND\tAGE\tSIZE\tFROM\tTO\tATTEMPTS\tNEXT\tLAST ERROR")
-	}
+	fmt.Fprintln(tw, "ID\tKIND\tAGE\tSIZE\tFROM\tTO\tATTEMPTS\tNEXT\tLAST ERROR")
 	now := time.Now()
 	for _, m := range msgs {
-		from := m.From
-		if from == "" {
-			from = "<>"
-		}
+		from := envelopeFrom(m.From)
 		age := now.Sub(m.Received).Truncate(time.Second)
 		to := strings.Join(m.To, ",")
-		if held {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, age, m.Size, from, to, m.HoldReason)
-			continue
-		}
 		next := "now"
 		if d := m.NextAttempt.Sub(now); d > 0 {
 			next = "in " + d.Truncate(time.Second).String()

@@ -69,8 +69,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 		return err
 	}
 	a.queue.Start(ctx)
-	var bg sync.WaitGroup // report schedulers; they end with ctx
-	bg.Add(2)
+	var bg sync.WaitGroup // report schedulers, quarantine expiry; they end with ctx
+	bg.Add(3)
+	go func() { defer bg.Done(); expireHeld(ctx, a) }()
 	go func() { defer bg.Done(); a.reports.Run(ctx) }()
 	go func() { defer bg.Done(); a.failures.Run(ctx) }()
 	var wg sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -51,6 +52,10 @@ type fileStamp struct {
 func loadCertificate(certFile, keyFile string, log *slog.Logger) (*certificate, error) {
 	c := &certificate{certFile: certFile, keyFile: keyFile, log: log, every: certCheckEvery}
 	loaded, err := c.load()
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return nil, ce
+	}
 	if err != nil {
 		return nil, &config.Error{Key: "smtp.tls_cert", Msg: err.Error()}
 	}
@@ -103,7 +108,7 @@ func (c *certificate) load() (*loadedCert, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	cert, err := loadPair(c.certFile, c.keyFile)
 	if err != nil {
 		return nil, err
 	}
