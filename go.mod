@@ -26,3 +26,8 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// go-smtp v0.25.1 with three small changes (third_party/go-smtp/PATCHES.md):
+// RCPT TO:<Postmaster> without a domain, a hook for reply texts, a hook for
+// failed STARTTLS handshakes.
+replace github.com/emersion/go-smtp => ./third_party/go-smtp

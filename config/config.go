@@ -42,8 +42,11 @@ type Log struct {
 }
 
 type SMTP struct {
-	Listen              []string `toml:"listen"`
-	AcceptDomains       []string `toml:"accept_domains"`
+	Listen        []string `toml:"listen"`
+	AcceptDomains []string `toml:"accept_domains"`
+	// PostmasterAddress is where RCPT TO:<Postmaster> (no domain) goes;
+	// empty: postmaster@ the first accept_domains entry that is a domain.
+	PostmasterAddress   string   `toml:"postmaster_address"`
 	MaxMessageSize      int64    `toml:"max_message_size"`
 	MaxRecipients       int      `toml:"max_recipients"`
 	MaxConnections      int      `toml:"max_connections"`

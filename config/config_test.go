@@ -192,7 +192,7 @@ func TestAcceptDomainEntries(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.entry, func(t *testing.T) {
-			doc := strings.Replace(minimal, `["Example.ORG."]`, fmt.Sprintf("[%q]", tc.entry), 1)
+			doc := strings.Replace(minimal, `["Example.ORG."]`, fmt.Sprintf("[%q]\npostmaster_address = \"pm@example.org\"", tc.entry), 1)
 			cfg, err := Parse([]byte(doc))
 			if tc.want == "" {
 				var ce *Error
@@ -206,6 +206,40 @@ func TestAcceptDomainEntries(t *testing.T) {
 			}
 			if got := cfg.SMTP.AcceptDomains[0]; got != tc.want {
 				t.Errorf("normalised to %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPostmasterAddress(t *testing.T) {
+	cases := []struct {
+		name, domains, address, want string // want "" = refused
+	}{
+		{"default: the first domain", `[".sub.example.org", "Example.ORG"]`, "", "postmaster@example.org"},
+		{"given", `["example.org"]`, "hostmaster@Example.NET", "hostmaster@example.net"},
+		{"only subdomains, none given", `[".example.org"]`, "", ""},
+		{"no domain", `["example.org"]`, "postmaster", ""},
+		{"angle brackets", `["example.org"]`, "<postmaster@example.org>", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(minimal, `["Example.ORG."]`, tc.domains, 1)
+			if tc.address != "" {
+				doc = strings.Replace(doc, "[smtp]\n", fmt.Sprintf("[smtp]\npostmaster_address = %q\n", tc.address), 1)
+			}
+			cfg, err := Parse([]byte(doc))
+			if tc.want == "" {
+				var ce *Error
+				if !errors.As(err, &ce) || ce.Key != "smtp.postmaster_address" {
+					t.Fatalf("err = %v, want an smtp.postmaster_address error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SMTP.PostmasterAddress != tc.want {
+				t.Errorf("postmaster_address = %q, want %q", cfg.SMTP.PostmasterAddress, tc.want)
 			}
 		})
 	}

@@ -76,6 +76,9 @@ func (c *Config) validateSMTP() error {
 		}
 		s.AcceptDomains[i] = d
 	}
+	if err := s.validatePostmaster(); err != nil {
+		return err
+	}
 	if s.MaxMessageSize <= 0 || s.MaxRecipients <= 0 || s.MaxConnections <= 0 || s.MaxConnectionsPerIP <= 0 {
 		return bad("smtp", "max_message_size, max_recipients, max_connections and max_connections_per_ip must be positive")
 	}
@@ -305,4 +308,24 @@ func isDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// validatePostmaster sets the default postmaster address (RFC 5321 §4.5.1)
+// or checks the one given.
+func (s *SMTP) validatePostmaster() error {
+	if s.PostmasterAddress == "" {
+		for _, d := range s.AcceptDomains {
+			if !strings.HasPrefix(d, ".") {
+				s.PostmasterAddress = "postmaster@" + d
+				return nil
+			}
+		}
+		return bad("smtp.postmaster_address", "required when every accept_domains entry is a .domain (subdomains only)")
+	}
+	at := strings.LastIndexByte(s.PostmasterAddress, '@')
+	if at <= 0 || !isDomain(s.PostmasterAddress[at+1:]) || strings.ContainsAny(s.PostmasterAddress, " <>\t\r\n") {
+		return bad("smtp.postmaster_address", "%q is not an address (local@domain)", s.PostmasterAddress)
+	}
+	s.PostmasterAddress = s.PostmasterAddress[:at+1] + strings.ToLower(s.PostmasterAddress[at+1:])
+	return nil
 }

@@ -1,10 +1,12 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -47,12 +49,13 @@ func (s *session) Data(r io.Reader) error {
 	}
 	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, kept)
 	buf := copyBuffers.Get().(*[]byte)
-	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, body), *buf)
+	var tail messageTail
+	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, body, &tail), *buf)
 	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
 	if err != nil {
 		body.Abort()
-		return s.dataError(err, size)
+		return s.dataError(err, size, &tail)
 	}
 	header := dkim.Header()
 	if dkim.HeaderTooLarge() {
@@ -183,15 +186,56 @@ func (s *session) event(v *Verdict, header []byte, body *queue.Body) *reporting.
 	}
 }
 
-func (s *session) dataError(err error, size int64) error {
+func (s *session) dataError(err error, size int64, tail *messageTail) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) && se.Code == smtp.ErrDataTooLarge.Code {
 		messagesTotal.WithLabelValues("too_big").Inc()
+		s.srv.refusedSize(s.ip, s.from, size)
 		return replyTooBig
 	}
 	messagesTotal.WithLabelValues("incomplete").Inc()
-	s.srv.Logger.Info("message transfer failed", "client", s.ip, "size", size, "err", err)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && tail.bareLFEnd() {
+		// The client thinks it ended the message and waits for our reply.
+		s.srv.Logger.Info("message transfer failed", "client", s.ip, "from", s.from, "size", size,
+			"err", "no end of data after a line ended by a bare LF")
+		return replyBareLFEnd
+	}
+	s.srv.Logger.Info("message transfer failed", "client", s.ip, "from", s.from, "size", size, "err", err)
 	return replyTruncated
+}
+
+// messageTail keeps the last bytes of a message as read, to tell why its
+// end never came.
+type messageTail struct {
+	b [5]byte
+	n int
+}
+
+func (t *messageTail) Write(p []byte) (int, error) {
+	if len(p) >= len(t.b) {
+		copy(t.b[:], p[len(p)-len(t.b):])
+		t.n = len(t.b)
+		return len(p), nil
+	}
+	keep := min(t.n, len(t.b)-len(p))
+	copy(t.b[:], t.b[t.n-keep:t.n])
+	copy(t.b[keep:], p)
+	t.n = keep + len(p)
+	return len(p), nil
+}
+
+// bareLFEnd reports a message whose last line ends in a bare LF, or is a
+// "." line after one: the sender meant "<LF>.<LF>" or "<LF>.<CR><LF>"
+// as the end of data (go-smtp's reader, like RFC 5321 §4.1.1.4, takes
+// only CR LF "." CR LF, and drops the dot of "<CR><LF>.<LF>").
+func (t *messageTail) bareLFEnd() bool {
+	b := t.b[:t.n]
+	bareLF := func(i int) bool { return i >= 0 && b[i] == '\n' && (i == 0 || b[i-1] != '\r') }
+	if bareLF(len(b) - 1) {
+		return true
+	}
+	return bytes.HasSuffix(b, []byte(".\r\n")) && bareLF(len(b)-4)
 }
 
 func (s *session) logMessage(v *Verdict, size int64) messageLog {

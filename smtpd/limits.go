@@ -15,7 +15,7 @@ type limitListener struct {
 	net.Listener
 	maxTotal, maxPerIP int
 	idle, session      time.Duration
-	onReject           func(reason string)
+	onReject           func(ip, reply string)
 
 	mu       sync.Mutex
 	total    int
@@ -36,7 +36,7 @@ func (l *limitListener) Close() error {
 // drainIdle is how long a client may stay silent once shutdown began.
 const drainIdle = 2 * time.Second
 
-func newLimitListener(l net.Listener, maxTotal, maxPerIP int, idle, session time.Duration, onReject func(string)) *limitListener {
+func newLimitListener(l net.Listener, maxTotal, maxPerIP int, idle, session time.Duration, onReject func(ip, reply string)) *limitListener {
 	return &limitListener{Listener: l, maxTotal: maxTotal, maxPerIP: maxPerIP, idle: idle, session: session,
 		onReject: onReject, perIP: make(map[string]int), conns: make(map[*limitedConn]struct{})}
 }
@@ -91,7 +91,7 @@ func (l *limitListener) refuse(c net.Conn, msg string) {
 	_, _ = c.Write([]byte(msg))
 	_ = c.Close()
 	if l.onReject != nil {
-		l.onReject(msg)
+		l.onReject(remoteIP(c.RemoteAddr()), msg)
 	}
 }
 

@@ -24,3 +24,8 @@ var (
 		Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
 	})
 )
+
+var tlsFailures = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "dmarcgate_smtp_tls_handshake_failures_total",
+	Help: "STARTTLS handshakes that failed.",
+})

@@ -23,6 +23,11 @@ var (
 	replyTooManyConnsIP = "421 4.7.0 too many connections from your address, try again later\r\n"
 	replyTruncated      = reply(451, 4, 3, 0, "message transfer incomplete")
 	replyBareCR         = reply(550, 5, 6, 0, "message header contains a bare CR (RFC 5322 §2.2)")
+	// RFC 3463 §3.5: X.3.2 system not accepting network messages.
+	replyShutdown = reply(421, 4, 3, 2, "service shutting down, try again later")
+	// RFC 5321 §4.1.1.4: only CR LF "." CR LF ends the data; a client that
+	// ended it with bare LFs waits for a reply that would never come.
+	replyBareLFEnd = reply(554, 5, 5, 2, `no end of data seen after a line ended by a bare LF: end the message with <CR><LF>.<CR><LF> (RFC 5321 §4.1.1.4)`)
 )
 
 func reply(code, a, b, c int, msg string) *smtp.SMTPError {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -24,8 +25,10 @@ import (
 
 // Config holds the [smtp] settings.
 type Config struct {
-	Hostname            string
-	AcceptDomains       []string
+	Hostname      string
+	AcceptDomains []string
+	// PostmasterAddress is where RCPT TO:<Postmaster> goes (RFC 5321 §4.5.1).
+	PostmasterAddress   string
 	MaxMessageSize      int64
 	MaxRecipients       int
 	MaxConnections      int
@@ -59,6 +62,8 @@ type Server struct {
 	mu        sync.Mutex
 	listeners []*limitListener
 	closing   bool
+	shutting  atomic.Bool // Shutdown has begun: read without the lock by replies
+	limiter   logLimiter
 }
 
 func (s *Server) init() {
@@ -68,6 +73,9 @@ func (s *Server) init() {
 		}
 		s.accept = newDomainSet(s.Config.AcceptDomains)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.limiter.now == nil {
+			s.limiter.now = time.Now
+		}
 		srv := smtp.NewServer(s)
 		srv.Domain = s.Config.Hostname
 		srv.MaxMessageBytes = s.Config.MaxMessageSize
@@ -77,6 +85,8 @@ func (s *Server) init() {
 		srv.TLSConfig = s.Config.TLS
 		srv.EnableSMTPUTF8 = true
 		srv.ErrorLog = slogAdapter{s.Logger}
+		srv.Reply = s.Reply
+		srv.TLSError = s.tlsError
 		s.smtp = srv
 	})
 }
@@ -85,7 +95,7 @@ func (s *Server) init() {
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
 	ll := newLimitListener(l, s.Config.MaxConnections, s.Config.MaxConnectionsPerIP,
-		s.Config.ReadTimeout, s.Config.SessionTimeout, func(reason string) { connectionsTotal.WithLabelValues("refused").Inc() })
+		s.Config.ReadTimeout, s.Config.SessionTimeout, s.refusedConn)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -106,6 +116,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Our own listeners are closed here too: go-smtp closes only those its
 	// Serve has registered, and a Serve that started just before Shutdown
 	// may not have yet.
+	s.shutting.Store(true)
 	s.mu.Lock()
 	s.closing = true
 	for _, l := range s.listeners {

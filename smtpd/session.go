@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,11 +57,17 @@ func (s *session) helo() string { return s.conn.Hostname() }
 // with RCPT and DATA.
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
+	if s.srv.shutting.Load() {
+		// A transaction begun now could not finish before the sessions are
+		// closed: the client goes elsewhere or comes back.
+		return reply(421, 4, 3, 2, s.srv.Config.Hostname+" "+replyShutdown.Message)
+	}
 	if badAddressBytes(from) {
 		return replyBadAddress
 	}
 	if opts != nil {
 		if s.srv.Config.MaxMessageSize > 0 && opts.Size > s.srv.Config.MaxMessageSize {
+			s.srv.refusedSize(s.ip, from, opts.Size)
 			return replyTooBig
 		}
 		s.opts = *opts
@@ -83,19 +90,23 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if badAddressBytes(to) {
 		return replyBadAddress
 	}
+	if strings.EqualFold(to, "postmaster") {
+		// RCPT TO:<Postmaster> without a domain (RFC 5321 §4.5.1).
+		to = s.srv.Config.PostmasterAddress
+	}
 	_, domain := splitAddress(to)
-	if !s.srv.accept.Match(domain) {
-		recipientsRejected.WithLabelValues("relay_denied").Inc()
+	if !s.srv.accept.Match(domain) && to != s.srv.Config.PostmasterAddress {
+		s.srv.refusedRcpt(s.conn, "relay_denied", to)
 		return replyRelayDenied
 	}
 	if len(s.rcpts) >= s.srv.Config.MaxRecipients {
-		recipientsRejected.WithLabelValues("too_many").Inc()
+		// go-smtp refuses these first (Reply logs them); kept as a guard.
 		return replyTooManyRcpts
 	}
 	if v := s.srv.Verifier; v != nil {
 		switch err := v.Check(s.ctx, quoteAddress(to)); {
 		case errors.Is(err, queue.ErrUnknownUser):
-			recipientsRejected.WithLabelValues("unknown_user").Inc()
+			s.srv.refusedRcpt(s.conn, "unknown_user", to)
 			return replyUnknownUser
 		case err != nil:
 			recipientsRejected.WithLabelValues("verify_unavailable").Inc()

@@ -78,7 +78,7 @@ func TestLimitListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := make(chan string, 4)
-	ll := newLimitListener(ln, 3, 2, time.Second, time.Minute, func(r string) { refused <- r })
+	ll := newLimitListener(ln, 3, 2, time.Second, time.Minute, func(_, r string) { refused <- r })
 	defer ll.Close()
 	go func() {
 		for {

@@ -125,6 +125,7 @@ func (a *app) smtpServer() (*smtpd.Server, error) {
 		Config: smtpd.Config{
 			Hostname:            cfg.Hostname,
 			AcceptDomains:       cfg.SMTP.AcceptDomains,
+			PostmasterAddress:   cfg.SMTP.PostmasterAddress,
 			MaxMessageSize:      cfg.SMTP.MaxMessageSize,
 			MaxRecipients:       cfg.SMTP.MaxRecipients,
 			MaxConnections:      cfg.SMTP.MaxConnections,
