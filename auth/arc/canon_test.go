@@ -76,8 +76,8 @@ func TestStripSignature(t *testing.T) {
 	}
 }
 
-// bodyHash hashes body in one Write and returns the base64 digest.
-func bodyHash(algorithm, body string, limit int64, chunk int) string {
+// hashBody hashes body in one Write and returns the base64 digest.
+func hashBody(algorithm, body string, limit int64, chunk int) string {
 	h := NewBodyHasher(algorithm, sha256.New(), limit)
 	for len(body) > 0 {
 		n := min(chunk, len(body))
@@ -110,10 +110,10 @@ func TestBodyCanon(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for chunk := 1; chunk <= len(tt.body)+1; chunk++ {
-			if got := bodyHash(Simple, tt.body, -1, chunk); got != sha(tt.simple) {
+			if got := hashBody(Simple, tt.body, -1, chunk); got != sha(tt.simple) {
 				t.Errorf("simple %q chunk %d: hash of another canonical form than %q", tt.body, chunk, tt.simple)
 			}
-			if got := bodyHash(Relaxed, tt.body, -1, chunk); got != sha(tt.relaxed) {
+			if got := hashBody(Relaxed, tt.body, -1, chunk); got != sha(tt.relaxed) {
 				t.Errorf("relaxed %q chunk %d: hash of another canonical form than %q", tt.body, chunk, tt.relaxed)
 			}
 		}
@@ -122,10 +122,10 @@ func TestBodyCanon(t *testing.T) {
 
 func TestBodyLimit(t *testing.T) {
 	body := "Hello\r\nworld\r\n\r\n"
-	if got := bodyHash(Simple, body, 7, 3); got != sha("Hello\r\n") {
+	if got := hashBody(Simple, body, 7, 3); got != sha("Hello\r\n") {
 		t.Errorf("l=7: not the hash of the first 7 canonical octets")
 	}
-	if got := bodyHash(Relaxed, body, 0, 3); got != sha("") {
+	if got := hashBody(Relaxed, body, 0, 3); got != sha("") {
 		t.Errorf("l=0: not the hash of nothing")
 	}
 	h := NewBodyHasher(Simple, sha256.New(), 3)
@@ -139,7 +139,7 @@ func TestBodyHasherLargeBody(t *testing.T) {
 	line := strings.Repeat("x ", 40) + "\r\n"
 	body := strings.Repeat(line, 5000)
 	want := sha(strings.Repeat(strings.TrimSuffix(strings.Repeat("x ", 40), " ")+"\r\n", 5000))
-	if got := bodyHash(Relaxed, body, -1, 4096); got != want {
+	if got := hashBody(Relaxed, body, -1, 4096); got != want {
 		t.Fatal("relaxed hash of a large body differs")
 	}
 }

@@ -65,3 +65,24 @@ func FuzzCanon(f *testing.F) {
 		_ = StripSignature(b)
 	})
 }
+
+// FuzzARCHeader feeds a header block to the ARC field readers: the sets'
+// structure, the AAR prefix, and the AMS and AS tags.
+func FuzzARCHeader(f *testing.F) {
+	f.Add([]byte("ARC-Seal: i=1; a=rsa-sha256; cv=none; d=x; s=y; b=AAAA\r\n" +
+		"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=x; s=y; h=from; bh=AAAA; b=AAAA\r\n" +
+		"ARC-Authentication-Results: i=1; mx.example; dmarc=pass\r\nFrom: a@b\r\n\r\n"))
+	f.Add([]byte("ARC-Authentication-Results: i=01;\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, header []byte) {
+		c := (&Verifier{}).Begin(header)
+		if c.err == nil && c.sets != nil {
+			for _, s := range c.sets {
+				_, _ = parseAMS(s.AMSTags)
+				_, _ = parseSeal(s.SealTags)
+			}
+		}
+		if len(c.sets) > MaxInstances {
+			t.Fatalf("%d sets", len(c.sets))
+		}
+	})
+}

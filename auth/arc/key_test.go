@@ -141,3 +141,5 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+func x509MarshalPKIX(k *rsa.PublicKey) ([]byte, error) { return x509.MarshalPKIXPublicKey(k) }
