@@ -62,6 +62,7 @@ func startControl(stateDir string, a *app, log *slog.Logger) (*controlServer, er
 		}
 		_, _ = io.WriteString(w, out.String())
 	})
+	mux.HandleFunc("/backup", func(w http.ResponseWriter, r *http.Request) { serveBackup(w, r, a, stateDir, log) })
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() { _ = hs.Serve(l) }()
 	return &controlServer{l: l, hs: hs}, nil
@@ -78,38 +79,48 @@ var errNoServer = errors.New("no running server")
 
 // callServer runs the operation in a running serve, if there is one.
 func callServer(ctx context.Context, stateDir, name, arg string, w io.Writer) error {
-	path := filepath.Join(stateDir, controlSocket)
-	if _, err := os.Stat(path); err != nil {
-		return errNoServer
+	resp, err := askServer(ctx, stateDir, "/op", url.Values{"op": {name}, "arg": {arg}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// askServer posts form to a running serve's control socket and returns
+// its 200 answer; errNoServer when nobody answers there.
+func askServer(ctx context.Context, stateDir, path string, form url.Values) (*http.Response, error) {
+	sock := filepath.Join(stateDir, controlSocket)
+	if _, err := os.Stat(sock); err != nil {
+		return nil, errNoServer
 	}
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			return d.DialContext(ctx, "unix", sock)
 		},
 	}}
-	form := url.Values{"op": {name}, "arg": {arg}}
 	// Under ctx, so that Ctrl-C ends a long operation (queue flush waits
 	// for its deliveries); serve then stops it too (the request's context).
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://dmarcgate/op", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://dmarcgate"+path, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return errNoServer
+		return nil, errNoServer
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return errors.New(strings.TrimSpace(string(msg)))
+		resp.Body.Close()
+		return nil, errors.New(strings.TrimSpace(string(msg)))
 	}
-	_, err = io.Copy(w, resp.Body)
-	return err
+	return resp, nil
 }
 
 // runOp runs an operation through a running serve or, failing that, locally.

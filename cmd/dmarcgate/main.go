@@ -100,6 +100,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return cmdQuarantine(ctx, rest, stdout)
 	case "config":
 		return cmdConfig(rest, stdout)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout)
 	case "arc":
 		return cmdARC(rest, stdout)
 	case "version", "--version":
