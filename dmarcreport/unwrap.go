@@ -21,8 +21,11 @@ import (
 // maxNesting bounds how deep wrappers may nest (mail in zip in mail...).
 const maxNesting = 4
 
-// maxZipEntries bounds the members of one archive that are read.
+// maxZipEntries bounds the members of one archive.
 const maxZipEntries = 32
+
+// maxMIMEParts bounds the parts of one multipart entity.
+const maxMIMEParts = 64
 
 // ReadReportFile reads the aggregate reports in a file as receivers send
 // them: plain XML, gzip, zip, or a mail message (.eml) with such an
@@ -108,10 +111,12 @@ func unzip(data []byte, depth int) ([]*AggregateReport, error) {
 		return nil, fmt.Errorf("dmarcreport: zip: %w", err)
 	}
 	var out []*AggregateReport
-	for i, f := range zr.File {
-		if i >= maxZipEntries {
-			break
-		}
+	// More members than that is refused, not cut short: a report read in
+	// part would keep some of what it says and lose the rest unseen.
+	if len(zr.File) > maxZipEntries {
+		return nil, fmt.Errorf("dmarcreport: zip has %d members, more than %d", len(zr.File), maxZipEntries)
+	}
+	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
 			continue
 		}
@@ -189,10 +194,13 @@ func fromMultipart(body io.Reader, boundary string, depth int) ([]*AggregateRepo
 	}
 	mr := multipart.NewReader(body, boundary)
 	var out []*AggregateReport
-	for i := 0; i < 64; i++ {
+	for i := 0; ; i++ {
 		p, err := mr.NextRawPart()
 		if err == io.EOF {
 			break
+		}
+		if i >= maxMIMEParts {
+			return nil, fmt.Errorf("dmarcreport: more than %d MIME parts", maxMIMEParts)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dmarcreport: reading MIME part: %w", err)

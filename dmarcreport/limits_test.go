@@ -1,0 +1,160 @@
+package dmarcreport
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+// A small valid report, the payload the wrappers below carry.
+const tinyReport = `<feedback><report_metadata><org_name>r</org_name><report_id>1</report_id>` +
+	`<date_range><begin>1</begin><end>2</end></date_range></report_metadata>` +
+	`<policy_published><domain>a.example</domain><p>none</p></policy_published>` +
+	`<record><row><source_ip>192.0.2.1</source_ip><count>3</count></row>` +
+	`<identifiers><header_from>a.example</header_from></identifiers></record></feedback>`
+
+func gzipped(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	return b.Bytes()
+}
+
+// zipped makes an archive of the given members (name, content).
+func zipped(t testing.TB, members ...[2]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, m := range members {
+		w, err := zw.Create(m[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, m[1])
+	}
+	zw.Close()
+	return b.Bytes()
+}
+
+// zeros streams n zero bytes into w without holding them.
+func zeros(t testing.TB, w io.Writer, n int64) {
+	t.Helper()
+	if _, err := io.CopyN(w, zeroReader{}, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func TestWrappersCarryTheReport(t *testing.T) {
+	mail := "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: application/gzip\r\n\r\n" + string(gzipped(t, []byte(tinyReport))) + "\r\n--b--\r\n"
+	for name, data := range map[string][]byte{
+		"xml":          []byte(tinyReport),
+		"gzip":         gzipped(t, []byte(tinyReport)),
+		"zip":          zipped(t, [2]string{"r.xml", tinyReport}),
+		"gzip in zip":  zipped(t, [2]string{"r.xml.gz", string(gzipped(t, []byte(tinyReport)))}),
+		"gzip in mail": []byte(mail),
+	} {
+		reps, err := ReadReport(data)
+		if err != nil || len(reps) != 1 || reps[0].MessageCount() != 3 {
+			t.Errorf("%s: %d reports, %v", name, len(reps), err)
+		}
+	}
+}
+
+// TestLimits: every bound of the parsers holds, with an error that says
+// which, and no panic.
+func TestLimits(t *testing.T) {
+	var gzBomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gzBomb, gzip.BestSpeed)
+	zeros(t, zw, maxReportBytes+1)
+	zw.Close()
+
+	var zipBomb bytes.Buffer
+	zz := zip.NewWriter(&zipBomb)
+	w, _ := zz.Create("bomb.xml")
+	zeros(t, w, maxReportBytes+1)
+	zz.Close()
+
+	deepGzip := []byte(tinyReport)
+	for range maxNesting + 2 {
+		deepGzip = gzipped(t, deepGzip)
+	}
+	var many [][2]string
+	for i := range maxZipEntries + 1 {
+		many = append(many, [2]string{fmt.Sprintf("r%d.xml", i), tinyReport})
+	}
+	var parts strings.Builder
+	parts.WriteString("Content-Type: multipart/mixed; boundary=b\r\n\r\n")
+	for range maxMIMEParts + 1 {
+		parts.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n")
+	}
+	parts.WriteString("--b--\r\n")
+	huge := append([]byte("<feedback><report_metadata><org_name>"), bytes.Repeat([]byte("a"), maxReportBytes)...)
+
+	tests := []struct {
+		name, data, want string
+	}{
+		{"gzip bomb", gzBomb.String(), "expands past"},
+		{"zip bomb", zipBomb.String(), "expands past"},
+		{"gzip nested too deep", string(deepGzip), "nested too deep"},
+		{"zip of too many members", string(zipped(t, many...)), "members"},
+		{"too many MIME parts", parts.String(), "MIME parts"},
+		// Unknown elements are skipped without recursion, however deep.
+		{"XML nested too deep", "<feedback>" + strings.Repeat("<a>", 20000) + strings.Repeat("</a>", 20000) + "</feedback>", "empty <feedback>"},
+		{"XML too large", string(huge), "larger than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadReport([]byte(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDamagedKeepsNothing: a report cut short or broken anywhere is
+// refused whole, never read up to the damage.
+func TestDamagedKeepsNothing(t *testing.T) {
+	two := strings.Replace(tinyReport, "</feedback>",
+		`<record><row><source_ip>192.0.2.2</source_ip><count>5</count></row></record></feedback>`, 1)
+	cut := two[:strings.LastIndex(two, "<record>")+20]
+	gz := gzipped(t, []byte(two))
+	tests := map[string][]byte{
+		"XML cut after a record":     []byte(cut),
+		"XML broken in a record":     []byte(strings.Replace(two, "<count>5</count>", "<count>5</cnt>", 1)),
+		"gzip cut short":             gz[:len(gz)-12],
+		"gzip of a cut XML":          gzipped(t, []byte(cut)),
+		"zip with one broken member": zipped(t, [2]string{"a.xml", tinyReport}, [2]string{"b.xml", cut}),
+		"mail with one broken attachment": []byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/xml\r\n\r\n" + tinyReport + "\r\n" +
+			"--b\r\nContent-Type: text/xml\r\n\r\n" + cut + "\r\n--b--\r\n"),
+	}
+	for name, data := range tests {
+		t.Run(name, func(t *testing.T) {
+			reps, err := ReadReport(data)
+			if err == nil || reps != nil {
+				t.Fatalf("got %d reports, err %v; want nothing and an error", len(reps), err)
+			}
+			if errors.Is(err, ErrNotReport) && !strings.Contains(name, "zip") {
+				t.Logf("refused as not a report: %v", err)
+			}
+		})
+	}
+}
