@@ -34,6 +34,7 @@ type Config struct {
 	FailureReports FailureReports `toml:"failure_reports"`
 	Metrics        Metrics        `toml:"metrics"`
 	ARC            ARC            `toml:"arc"`
+	InboundReports InboundReports `toml:"inbound_reports"`
 }
 
 type Log struct {

@@ -54,7 +54,8 @@ func Default() *Config {
 			MaxPerDestinationPerDay: 100,
 			MaxPerHour:              500,
 		},
-		Metrics: Metrics{Listen: "127.0.0.1:9425"},
+		Metrics:        Metrics{Listen: "127.0.0.1:9425"},
+		InboundReports: InboundReports{Deliver: true, Retention: Duration{400 * 24 * time.Hour}},
 	}
 }
 
