@@ -64,7 +64,8 @@ func FromFailure(fr *dmarcreport.FailureReport, reporter string, now time.Time) 
 		s.Time = t.UTC()
 	}
 	hdr := fr.OriginalHeader[:min(len(fr.OriginalHeader), maxSampleHeader)]
-	s.Header = string(hdr)
+	// LF line ends, so the same report sent with CRLF or LF is one sample.
+	s.Header = strings.ReplaceAll(string(hdr), "\r\n", "\n")
 	if m, err := mail.ReadMessage(bytes.NewReader(append(bytes.Clone(hdr), "\r\n\r\n"...))); err == nil {
 		s.From, s.Subject = m.Header.Get("From"), m.Header.Get("Subject")
 		if s.Domain == "" {

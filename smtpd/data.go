@@ -149,6 +149,10 @@ func (s *session) message(v *Verdict, header []byte) *queue.Message {
 	}
 	if v.Action == ActionHold {
 		m.Held, m.HoldReason = true, v.Decision.Why
+	} else if s.srv.Holder != nil {
+		if why := s.srv.Holder.Hold(s.rcpts); why != "" {
+			m.Held, m.HoldReason = true, why
+		}
 	}
 	return m
 }

@@ -44,6 +44,13 @@ type Recorder interface {
 	Record(ev *reporting.Event) func(tx *bolt.Tx) error
 }
 
+// Holder may keep accepted mail on hold for a later stage: the reason it
+// returns for the recipients, or "" to relay as usual. Report mail to our
+// own report addresses is read before it is relayed (package inbound).
+type Holder interface {
+	Hold(rcpts []string) string
+}
+
 // Server accepts mail. Set the exported fields, then Serve.
 type Server struct {
 	Config    Config
@@ -52,6 +59,7 @@ type Server struct {
 	DB        *store.DB
 	Verifier  *queue.Verifier // nil: recipients are not probed
 	Recorder  Recorder        // nil: nothing is recorded
+	Holder    Holder          // nil: accepted mail is relayed at once
 	Logger    *slog.Logger
 
 	once      sync.Once

@@ -38,6 +38,11 @@ commands:
   record DOMAIN                  explain the DMARC policy that applies to DOMAIN
   reports send                   close the current period and send every due report
   reports preview [--domain D]   print the aggregate report XML of the open period
+  reports import FILE...         file DMARC reports about our domains (.xml, .xml.gz, .zip, .eml, mbox)
+  domain status DOMAIN [--days N] [--json]
+                                 what the reports say about DOMAIN, and whether its next rollout step is safe
+  domain failures DOMAIN [--limit N]
+                                 the latest failure reports (ruf) kept for DOMAIN
   queue list | queue flush       show the relay queue / retry every deferred message now
   queue show ID | delete ID      print a queued message / remove it (no delivery, no DSN)
   quarantine list | release ID | delete ID
@@ -98,6 +103,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return cmdQueue(ctx, rest, stdout)
 	case "quarantine":
 		return cmdQuarantine(ctx, rest, stdout)
+	case "domain":
+		return cmdDomain(ctx, rest, stdout)
 	case "config":
 		return cmdConfig(rest, stdout)
 	case "backup":

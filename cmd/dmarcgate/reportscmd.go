@@ -12,6 +12,9 @@ func cmdReports(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if len(pos) > 0 && pos[0] == "import" {
+		return cmdReportsImport(ctx, *path, pos[1:], stdout)
+	}
 	if len(pos) != 1 || (pos[0] != "send" && pos[0] != "preview") {
 		return usageError{"usage: dmarcgate reports send | preview [--domain D] [--config FILE]"}
 	}

@@ -69,11 +69,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 		return err
 	}
 	a.queue.Start(ctx)
-	var bg sync.WaitGroup // report schedulers, quarantine expiry; they end with ctx
-	bg.Add(3)
+	var bg sync.WaitGroup // report schedulers, quarantine expiry, inbound reports; they end with ctx
+	bg.Add(4)
 	go func() { defer bg.Done(); expireHeld(ctx, a) }()
 	go func() { defer bg.Done(); a.reports.Run(ctx) }()
 	go func() { defer bg.Done(); a.failures.Run(ctx) }()
+	go func() { defer bg.Done(); a.runInbound(ctx) }()
 	var wg sync.WaitGroup
 	for _, l := range listeners {
 		wg.Add(1)
@@ -137,7 +138,8 @@ func (a *app) smtpServer() (*smtpd.Server, error) {
 		Evaluator: a.eval,
 		Queue:     a.queue,
 		DB:        a.db,
-		Recorder:  recorders{a.reports, a.failures},
+		Recorder:  recorders{a.reports, a.failures, intakeRecorder{a.intake}},
+		Holder:    a.intake,
 		Logger:    a.log,
 	}
 	if cfg.Relay.VerifyRecipients {

@@ -15,6 +15,7 @@ import (
 
 	"dmarcgate/auth"
 	"dmarcgate/config"
+	"dmarcgate/inbound"
 	"dmarcgate/policy"
 	"dmarcgate/queue"
 	"dmarcgate/reporting"
@@ -34,7 +35,9 @@ type app struct {
 	eval     *smtpd.Evaluator
 	reports  *reporting.Reporter
 	failures *reporting.FailureReporter
-	tlsCert  *certificate // STARTTLS, set by smtpServer when configured
+	inbound  *inbound.Store  // the reports other receivers send about our domains
+	intake   *inbound.Intake // reads them as they arrive
+	tlsCert  *certificate    // STARTTLS, set by smtpServer when configured
 }
 
 const dbFile = "dmarcgate.db"
@@ -153,7 +156,12 @@ func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app
 		db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep, failures: fr}, nil
+	a := &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep, failures: fr}
+	if err := a.openInbound(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 func failureConfig(cfg *config.Config, log *slog.Logger) reporting.FailureConfig {
