@@ -16,6 +16,8 @@ type Results struct {
 	// Policy is the discovered record, for the sp= shown in the dmarc
 	// comment; nil when none applies.
 	Policy *policy.Discovery
+	// ARC is the chain's result; nil when ARC is not verified.
+	ARC *ARCResult
 }
 
 // Folding: lines stay under lineWidth where words allow; a value longer
@@ -39,6 +41,9 @@ func (r Results) Header() string {
 		methods = append(methods, m)
 	}
 	methods = append(methods, r.dkimWords()...)
+	if m := r.arcWords(); m != nil {
+		methods = append(methods, m)
+	}
 	if m := r.dmarcWords(); m != nil {
 		methods = append(methods, m)
 	}
@@ -121,7 +126,7 @@ func (r Results) dmarcWords() []string {
 	if r.Policy != nil && r.Policy.Record != nil && r.Policy.Record.SP != "" {
 		comment += " sp=" + action(r.Policy.Record.SP)
 	}
-	comment += " dis=" + action(d.Disposition) + ")"
+	comment += " dis=" + action(d.Disposition) + r.trustedARCComment() + ")"
 	words := []string{"dmarc=" + keyword(string(d.Result)), comment}
 	if r.FromDomain != "" {
 		words = append(words, "header.from="+pvalue(r.FromDomain))

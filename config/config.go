@@ -153,9 +153,15 @@ type Metrics struct {
 // ARC is RFC 8617: relayed mail is sealed with an ARC set of ours when the
 // three seal keys are set.
 type ARC struct {
-	SealDomain   string `toml:"seal_domain"`   // d= of our ARC sets
-	SealSelector string `toml:"seal_selector"` // s=: the key record is s._domainkey.d
-	SealKeyFile  string `toml:"seal_key_file"` // PEM: PKCS#8 (RSA or Ed25519) or PKCS#1 RSA
+	// Verify: check ARC chains; the result is arc= in our
+	// Authentication-Results and the evidence trusted_sealers acts on.
+	Verify bool `toml:"verify"`
+	// TrustedSealers are ARC-Seal d= domains whose recorded DMARC (or
+	// aligned SPF/DKIM) pass may stand in for a DMARC failure.
+	TrustedSealers []string `toml:"trusted_sealers"`
+	SealDomain     string   `toml:"seal_domain"`   // d= of our ARC sets
+	SealSelector   string   `toml:"seal_selector"` // s=: the key record is s._domainkey.d
+	SealKeyFile    string   `toml:"seal_key_file"` // PEM: PKCS#8 (RSA or Ed25519) or PKCS#1 RSA
 }
 
 // Sealing reports whether relayed mail gets an ARC set of ours.

@@ -56,6 +56,7 @@ func Default() *Config {
 		},
 		Metrics:        Metrics{Listen: "127.0.0.1:9425"},
 		InboundReports: InboundReports{Deliver: true, Retention: Duration{400 * 24 * time.Hour}},
+		ARC:            ARC{Verify: true},
 	}
 }
 

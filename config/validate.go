@@ -264,6 +264,22 @@ func (c *Config) validateARC() error {
 	if a.SealSelector != "" && !isDNSName(a.SealSelector) {
 		return bad("arc.seal_selector", "%q is not a selector (letters, digits, \"-\", dot-separated)", a.SealSelector)
 	}
+	return a.validateTrusted()
+}
+
+// validateTrusted normalizes arc.trusted_sealers to lower-case domains
+// without a final dot; trusting sealers without verifying is an error.
+func (a *ARC) validateTrusted() error {
+	for i, d := range a.TrustedSealers {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if !isDNSName(d) {
+			return bad("arc.trusted_sealers", "%q is not a domain name", a.TrustedSealers[i])
+		}
+		a.TrustedSealers[i] = d
+	}
+	if len(a.TrustedSealers) > 0 && !a.Verify {
+		return bad("arc.trusted_sealers", "needs arc.verify = true: only a verified chain can be trusted")
+	}
 	return nil
 }
 

@@ -46,7 +46,7 @@ func Evaluate(in Input) Decision {
 	}
 	d.Result, d.Disposition = Fail, d.PolicyInForce
 	applyTesting(&d, rec, in)
-	applyLocal(&d, in)
+	applyLocal(&d, in, &al, rec)
 	d.Why = failWhy(from, &d)
 	return d
 }
@@ -92,11 +92,18 @@ func applyTesting(d *Decision, rec *Record, in Input) {
 	}
 }
 
-// applyLocal applies the receiver's own override and monitor mode.
-func applyLocal(d *Decision, in Input) {
+// applyLocal applies the receiver's own choices, in this order: a
+// matching [[dmarc.override]] (the most specific rule wins outright), else
+// a trusted ARC sealer's recorded pass, then monitor mode.
+func applyLocal(d *Decision, in Input, al *aligner, rec *Record) {
 	if o := in.Override; o != nil {
 		d.Disposition = validAction(o.Action)
 		d.Reasons = append(d.Reasons, Reason{Type: OverrideReason(o.Reason), Comment: o.Comment})
+	} else if d.Disposition != ActionNone {
+		if s := trustedARC(in, al, rec); s != nil {
+			d.Disposition, d.TrustedARC = ActionNone, s
+			d.Reasons = append(d.Reasons, Reason{Type: ReasonTrustedForwarder, Comment: arcComment(s)})
+		}
 	}
 	if in.Monitor {
 		d.Disposition = ActionNone

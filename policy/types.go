@@ -147,6 +147,12 @@ type Input struct {
 	// SampleRoll is a number in [0,100) drawn by the caller for legacy
 	// pct sampling; Evaluate applies the policy when SampleRoll < pct.
 	SampleRoll int
+	// ARC holds the sets of the message's ARC chain, oldest first, only
+	// when the chain validated (a failed chain is no chain: RFC 8617 §5.2).
+	ARC []ARCSet
+	// TrustedSealers are the ARC-Seal d= domains whose recorded results
+	// may stand in for a DMARC failure (arc.trusted_sealers).
+	TrustedSealers []string
 }
 
 // ReasonType is a policy_evaluated reason (RFC 9990).
@@ -180,6 +186,9 @@ type Decision struct {
 	// Disposition is what we do: after t=, legacy pct, override and monitor mode.
 	Disposition Action
 	Reasons     []Reason
+	// TrustedARC is the ARC set whose recorded results lowered the
+	// disposition to none; nil when ARC did not matter.
+	TrustedARC *ARCSet
 	// Why is one short line for logs and the SMTP reply.
 	Why string
 }

@@ -22,7 +22,8 @@ func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reade
 	// Kept as the spool keeps a message, so that DKIM runs as in serve.
 	var kept bytes.Buffer
 	dkim := e.Checker.NewDKIMVerifier(ctx, &kept)
-	size, err := io.Copy(io.MultiWriter(neverFails{dkim}, &kept), r)
+	arcs := &arcFeed{v: e.ARC, header: dkim.Header}
+	size, err := io.Copy(io.MultiWriter(neverFails{dkim}, arcs, &kept), r)
 	dkimOut, _ := dkim.Close()
 	res := <-spf
 	if err != nil {
@@ -36,7 +37,7 @@ func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reade
 		// As the end of DATA: refused before any evaluation.
 		return &Verdict{Action: ActionMalformed, SPF: res.SPFOutcome, DKIM: dkimOut, Reply: replyHeaderTooBig}, nil
 	}
-	return e.Evaluate(ctx, tx, dkim.Header(), res.SPFOutcome, dkimOut), nil
+	return e.Evaluate(ctx, tx, dkim.Header(), res.SPFOutcome, dkimOut, arcs.result(ctx)), nil
 }
 
 type spfResult struct{ auth.SPFOutcome }

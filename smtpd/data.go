@@ -48,9 +48,12 @@ func (s *session) Data(r io.Reader) error {
 		kept = body
 	}
 	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, kept)
+	// The ARC chain is validated in the same pass, from the header the
+	// DKIM verifier keeps: each body canonicalization hashed once.
+	arcs := &arcFeed{v: s.srv.Evaluator.ARC, header: dkim.Header}
 	buf := copyBuffers.Get().(*[]byte)
 	var tail messageTail
-	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, body, &tail), *buf)
+	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, arcs, body, &tail), *buf)
 	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
 	if err != nil {
@@ -66,7 +69,7 @@ func (s *session) Data(r io.Reader) error {
 	start := time.Now()
 	spf := <-s.spf
 	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
-	v := s.srv.Evaluator.Evaluate(s.ctx, tx, header, spf, dkimOut)
+	v := s.srv.Evaluator.Evaluate(s.ctx, tx, header, spf, dkimOut, arcs.result(s.ctx))
 	reply := s.finish(v, body, header, size)
 	messageDuration.Observe(time.Since(start).Seconds())
 	return reply
@@ -264,7 +267,7 @@ func (s *session) logMessage(v *Verdict, size int64) messageLog {
 		slog.String("dmarc", string(v.Decision.Result)), slog.String("policy", string(v.Decision.PolicyInForce)),
 		slog.String("disposition", string(disp)), slog.String("action", string(v.Action)),
 		slog.String("why", v.Decision.Why))
-	return messageLog{s.srv.Logger, attrs}
+	return messageLog{s.srv.Logger, appendARCLog(attrs, v)}
 }
 
 // messageLog writes the one line per message: its fields, then the

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"dmarcgate/auth"
+	"dmarcgate/auth/arc"
 	"dmarcgate/policy"
 )
 
@@ -36,15 +37,20 @@ type Policy struct {
 	TempFail         bool   // dmarc.on_temperror = "tempfail"
 	LegacyPct        string // "testing" or "sample"
 	Overrides        []Override
+	// TrustedSealers: ARC-Seal d= domains whose recorded pass may stand
+	// in for a DMARC failure (arc.trusted_sealers).
+	TrustedSealers []string
 }
 
 // Evaluator is the decision step at the end of DATA, shared by the server
 // and `dmarcgate check` so that both give the same verdict.
 type Evaluator struct {
 	Checker *auth.Checker
-	Policy  Policy
-	Now     func() time.Time
-	Roll    func() int // a number in [0,100) for legacy pct sampling
+	// ARC validates ARC chains; nil when arc.verify is off.
+	ARC    *arc.Verifier
+	Policy Policy
+	Now    func() time.Time
+	Roll   func() int // a number in [0,100) for legacy pct sampling
 }
 
 // Transaction is the envelope of one message.
@@ -64,17 +70,20 @@ type Verdict struct {
 	Discovery   *policy.Discovery
 	PolicyErr   error
 	Override    *policy.Override
+	ARC         *arc.Result // nil when ARC is not verified
 	Decision    policy.Decision
 	AuthResults string // the whole Authentication-Results field, CRLF-terminated
 	Reply       *smtp.SMTPError
 
 	orgTempFailed []string // domains whose organizational-domain walk failed temporarily
+	arcResult     *auth.ARCResult
 }
 
 // Evaluate applies the DMARC policy of the message's From domain, given the
-// SPF and DKIM evidence gathered while the message streamed in.
-func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte, spf auth.SPFOutcome, dkim []auth.DKIMOutcome) *Verdict {
-	v := &Verdict{SPF: spf, DKIM: dkim}
+// SPF, DKIM and ARC evidence gathered while the message streamed in
+// (arcRes nil when ARC is not verified).
+func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte, spf auth.SPFOutcome, dkim []auth.DKIMOutcome, arcRes *arc.Result) *Verdict {
+	v := &Verdict{SPF: spf, DKIM: dkim, ARC: arcRes, arcResult: arcAuthResult(arcRes, tx)}
 	if hasBareCR(header) {
 		// RFC 5322 §2.2 forbids a CR outside CRLF; parsers disagree on it, so
 		// the From we evaluate could differ from the one a reader sees.
@@ -108,6 +117,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte,
 		Monitor:   e.Policy.Monitor,
 		LegacyPct: e.Policy.LegacyPct,
 	}
+	if arcRes != nil {
+		in.ARC, in.TrustedSealers = arcRes.Evidence(), e.Policy.TrustedSealers
+	}
 	if e.Roll != nil {
 		in.SampleRoll = e.Roll()
 	}
@@ -123,6 +135,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte,
 	in.Override = v.Override
 	v.Decision = policy.Evaluate(in)
 	auth.ObserveDMARC(v.Decision)
+	if s := v.Decision.TrustedARC; s != nil {
+		arcOverrides.WithLabelValues(s.Sealer).Inc() // one of the configured sealers
+	}
 	e.decide(ctx, v)
 	v.AuthResults = e.results(v)
 	return v
@@ -136,6 +151,7 @@ func (e *Evaluator) results(v *Verdict) string {
 		DMARC:      v.Decision,
 		FromDomain: v.FromDomain,
 		Policy:     v.Discovery,
+		ARC:        v.arcResult,
 	}.Header()
 }
 

@@ -59,6 +59,9 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	}
 	fmt.Fprintf(stdout, "disposition: %s\n", v.Action)
 	fmt.Fprintf(stdout, "reply: %s\n", replyText(v))
+	if a := arcJSON(v); a != nil {
+		fmt.Fprintf(stdout, "arc: %s\n", a.text())
+	}
 	if v.Decision.Why != "" {
 		fmt.Fprintf(stdout, "why: %s\n", v.Decision.Why)
 	}
@@ -80,6 +83,7 @@ type checkOutput struct {
 	DKIMAligned           bool                `json:"dkim_aligned"`
 	Reasons               []policy.Reason     `json:"reasons,omitempty"`
 	Why                   string              `json:"why,omitempty"`
+	ARC                   *arcOutput          `json:"arc,omitempty"`
 }
 
 func verdictJSON(v *smtpd.Verdict) checkOutput {
@@ -95,6 +99,7 @@ func verdictJSON(v *smtpd.Verdict) checkOutput {
 		DKIMAligned:           v.Decision.DKIMAligned,
 		Reasons:               v.Decision.Reasons,
 		Why:                   v.Decision.Why,
+		ARC:                   arcJSON(v),
 	}
 	for _, d := range v.DKIM {
 		out.DKIM = append(out.DKIM, policy.DKIMResult{Domain: d.Domain, Selector: d.Selector, Result: d.Result, Reason: d.Reason})

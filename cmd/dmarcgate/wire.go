@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dmarcgate/auth"
+	"dmarcgate/auth/arc"
 	"dmarcgate/config"
 	"dmarcgate/inbound"
 	"dmarcgate/policy"
@@ -74,8 +75,12 @@ func newEvaluator(cfg *config.Config) (*resolver.Client, *auth.Checker, *smtpd.E
 			TempFail:         cfg.DMARC.OnTempError == "tempfail",
 			LegacyPct:        cfg.DMARC.LegacyPct,
 			Overrides:        overrides,
+			TrustedSealers:   cfg.ARC.TrustedSealers,
 		},
 		Roll: roll,
+	}
+	if cfg.ARC.Verify {
+		eval.ARC = &arc.Verifier{Resolver: res}
 	}
 	return res, checker, eval, nil
 }
