@@ -12,6 +12,9 @@ BENCH_SIZE ?= 4096
 BENCH_TLS_N ?= 5000
 # Messages of the 1 MB run (what large attachments cost).
 BENCH_LARGE_N ?= 1500
+# The year of inbound reports `make bench` imports and queries.
+BENCH_REPORTS ?= 20000
+BENCH_REPORT_ROWS ?= 100
 # Rounds of the runs whose medians are the tracked figures (the ratio to
 # the direct rate at C=50, what authentication costs at C=20).
 BENCH_ROUNDS ?= 5
@@ -70,6 +73,7 @@ bench: build
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth-cost -rounds $(BENCH_ROUNDS)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./resolver ./auth ./policy ./queue ./store ./cmd/dmarcgate
+	$(GO) run ./cmd/reportbench -gateway ./$(BIN) -reports $(BENCH_REPORTS) -rows $(BENCH_REPORT_ROWS)
 
 clean:
 	rm -rf bin var
