@@ -50,7 +50,7 @@ type SourceStat struct {
 	SPFAligned  uint64            `json:"spf_aligned"`
 	DKIMAligned uint64            `json:"dkim_aligned"`
 	Disposition map[string]uint64 `json:"disposition"`
-	SPF         map[string]uint64 `json:"spf"`         // "domain=result" -> messages
+	SPF         map[string]uint64 `json:"spf"`         // "domain=result" (or "result") -> messages
 	DKIM        map[string]uint64 `json:"dkim"`        // "d=result ..." -> messages
 	HeaderFrom  map[string]uint64 `json:"header_from"` // From domains seen
 	PTR         string            `json:"ptr,omitempty"`
@@ -154,10 +154,13 @@ func (q *query) addRow(sum *Summary, rs *ReporterStat, v *rowView) {
 	addDetail(src.Disposition, v.disposition, n)
 	addDetail(src.HeaderFrom, v.headerFrom, n)
 	addDetail(src.DKIM, v.dkim, n)
-	if len(v.spfDomain)+len(v.spfRes) > 0 {
+	switch {
+	case len(v.spfDomain) > 0:
 		var b [256]byte
 		key := append(append(append(b[:0], v.spfDomain...), '='), v.spfRes...)
 		addDetail(src.SPF, key, n)
+	case len(v.spfRes) > 0:
+		addDetail(src.SPF, v.spfRes, n) // a result without a domain
 	}
 }
 

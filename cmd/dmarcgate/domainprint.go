@@ -60,7 +60,7 @@ func printSources(w io.Writer, sources []*inbound.SourceStat) {
 	for _, s := range shown {
 		org := s.Org
 		if org == "" {
-			org = "(no organisation in the data)"
+			org = "(none in the data)"
 		}
 		if groups[org] == nil {
 			names = append(names, org)
@@ -71,16 +71,13 @@ func printSources(w io.Writer, sources []*inbound.SourceStat) {
 	sort.SliceStable(names, func(i, j int) bool { return volume[names[i]] > volume[names[j]] })
 	fmt.Fprintln(w, "\nsources, by organisation:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  IP\tPTR\tMESSAGES\tDMARC PASS\tSPF ALIGNED\tDKIM ALIGNED\tSPF\tDKIM\tDISPOSITION")
+	fmt.Fprintln(tw, "  ORGANISATION\tIP\tPTR\tMESSAGES\tDMARC PASS\tSPF ALIGNED\tDKIM ALIGNED\tSPF\tDKIM\tDISPOSITION")
 	for _, org := range names {
-		fmt.Fprintf(tw, "  %s (%d messages)\t\t\t\t\t\t\t\t\n", org, volume[org])
+		label := fmt.Sprintf("%s (%d)", org, volume[org])
 		for _, s := range groups[org] {
-			ptr := s.PTR
-			if ptr == "" {
-				ptr = "-"
-			}
-			fmt.Fprintf(tw, "    %s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.IP, ptr, s.Messages, s.DMARCPass,
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", label, s.IP, orDash(s.PTR), s.Messages, s.DMARCPass,
 				s.SPFAligned, s.DKIMAligned, details(s.SPF), details(s.DKIM), details(s.Disposition))
+			label = ""
 		}
 	}
 	tw.Flush()
