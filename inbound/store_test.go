@@ -3,6 +3,8 @@ package inbound
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -178,4 +180,42 @@ func TestEncodeRoundTrip(t *testing.T) {
 			t.Fatalf("a value cut at %d decoded", i)
 		}
 	}
+}
+
+// TestRetentionRunsInTheBackground: RunRetention prunes at start what is
+// older than the retention, and keeps the rest.
+func TestRetentionRunsInTheBackground(t *testing.T) {
+	s := openStore(t, "example.org")
+	old := report("example.org", "a", "old", 0, Row{SourceIP: "192.0.2.1", Count: 1})
+	old.Begin = time.Now().AddDate(0, 0, -401)
+	fresh := report("example.org", "a", "fresh", 0, Row{SourceIP: "192.0.2.1", Count: 2})
+	fresh.Begin = time.Now().AddDate(0, 0, -1)
+	if _, err := s.AddAggregates(context.Background(), []*Report{old, fresh}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.RunRetention(ctx, DefaultRetention, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sum, err := s.Query("example.org", time.Now().AddDate(0, 0, -500), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Reports == 1 {
+			if sum.Messages != 2 {
+				t.Fatalf("kept %d messages, want the fresh report's 2", sum.Messages)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d reports", sum.Reports)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }
