@@ -173,12 +173,17 @@ func (s *spfResolver) checkSyntax(name string, txts []string) {
 	}
 }
 
-// pickSPFRecord picks the SPF record among a name's TXT records (RFC 7208
-// §4.5: "v=spf1" then a space or nothing); n is how many there are, and
-// record the first.
+// isSPFRecord: the record starts with the version "v=spf1" as a whole
+// term (RFC 7208 §4.5: "v=spf1" then a space or nothing).
+func isSPFRecord(t string) bool {
+	return len(t) >= 6 && strings.EqualFold(t[:6], "v=spf1") && (len(t) == 6 || t[6] == ' ')
+}
+
+// pickSPFRecord picks the SPF record among a name's TXT records; n is how
+// many there are, and record the first.
 func pickSPFRecord(txts []string) (record string, n int) {
 	for _, t := range txts {
-		if len(t) >= 6 && strings.EqualFold(t[:6], "v=spf1") && (len(t) == 6 || t[6] == ' ') {
+		if isSPFRecord(t) {
 			if n == 0 {
 				record = t
 			}
@@ -188,26 +193,30 @@ func pickSPFRecord(txts []string) (record string, n int) {
 	return record, n
 }
 
-// SPFRecord is the SPF record an SPF check for domain starts from, and why
-// it makes the check permerror ("" when it does not): a syntax error, or
-// more than one record. Both are "" when domain has none. err is for a
-// failed lookup.
-func (c *Checker) SPFRecord(ctx context.Context, domain string) (record, problem string, err error) {
+// SPFRecords are the SPF records of domain, in DNS order (a check starts
+// from the only one), and why they make the check permerror ("" when they
+// do not): a syntax error, or more than one record (RFC 7208 §4.5). Both
+// are empty when domain has none. err is for a failed lookup.
+func (c *Checker) SPFRecords(ctx context.Context, domain string) (records []string, problem string, err error) {
 	txts, err := c.Resolver.LookupTXT(ctx, domain)
 	if err != nil {
 		if resolver.IsNotFound(err) {
-			return "", "", nil
+			return nil, "", nil
 		}
-		return "", "", err
+		return nil, "", err
 	}
-	record, n := pickSPFRecord(txts)
+	for _, t := range txts {
+		if isSPFRecord(t) {
+			records = append(records, t)
+		}
+	}
 	switch {
-	case n > 1:
-		return record, fmt.Sprintf("%d SPF records (RFC 7208 §4.5)", n), nil
-	case n == 1:
-		return record, spfSyntaxError(record), nil
+	case len(records) > 1:
+		return records, fmt.Sprintf("%d SPF records (RFC 7208 §4.5)", len(records)), nil
+	case len(records) == 1:
+		return records, spfSyntaxError(records[0]), nil
 	}
-	return "", "", nil
+	return nil, "", nil
 }
 
 func (s *spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {

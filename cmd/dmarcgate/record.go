@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"strings"
 	"text/tabwriter"
 
@@ -12,7 +14,8 @@ import (
 	"dmarcgate/resolver"
 )
 
-// cmdRecord explains the DMARC policy that applies to a domain.
+// cmdRecord explains the DMARC policy that applies to a domain, and the
+// domain's SPF records. An address stands for its domain.
 func cmdRecord(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := newFlags("record")
 	pos, err := parseInterleaved(fs, args)
@@ -20,9 +23,12 @@ func cmdRecord(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{"usage: dmarcgate record DOMAIN [--config FILE]"}
+		return usageError{"usage: dmarcgate record DOMAIN|ADDRESS [--config FILE]"}
 	}
-	domain := strings.TrimSuffix(strings.ToLower(pos[0]), ".")
+	domain := recordDomain(pos[0])
+	if domain == "" {
+		return usageError{fmt.Sprintf("record: %q is neither a domain nor an address", pos[0])}
+	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
@@ -32,7 +38,7 @@ func cmdRecord(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	d, err := checker.Discover(ctx, domain)
-	spf := spfLine(ctx, checker, domain)
+	spf := spfLines(ctx, checker, domain)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 1, ' ', 0)
 	defer tw.Flush()
 	switch {
@@ -40,6 +46,9 @@ func cmdRecord(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%s: DMARC lookup failed temporarily (temperror): %v", domain, err)
 	case err != nil:
 		fmt.Fprintf(tw, "domain:\t%s\nresult:\tno DMARC policy applies (%v)\nmethod:\t%s\n", domain, err, cfg.DMARC.OrgDomain)
+		if errors.Is(err, policy.ErrInvalidRecord) {
+			unusableRecords(ctx, tw, checker, domain)
+		}
 		fmt.Fprint(tw, spf)
 		return nil
 	}
@@ -52,19 +61,72 @@ func cmdRecord(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// spfLine says what SPF makes of domain's record, for the aligned output:
-// the record, and why a check would end in permerror.
-func spfLine(ctx context.Context, checker *auth.Checker, domain string) string {
-	record, problem, err := checker.SPFRecord(ctx, domain)
+// recordDomain is the domain to look up for arg: a domain, or the domain
+// of an address ("alice@example.org", "<alice@example.org>", or with a
+// display name); "" when there is none.
+func recordDomain(arg string) string {
+	arg = strings.TrimSpace(arg)
+	if strings.ContainsRune(arg, '@') {
+		if a, err := mail.ParseAddress(arg); err == nil {
+			arg = a.Address
+		}
+		arg = strings.Trim(arg, "<>")
+		arg = arg[strings.LastIndexByte(arg, '@')+1:]
+	}
+	arg = strings.TrimSuffix(strings.ToLower(arg), ".")
+	if arg == "" || strings.ContainsAny(arg, " \t<>@") {
+		return ""
+	}
+	return arg
+}
+
+// unusableRecords shows the DMARC records a discovery skipped as invalid,
+// at the domain and its organizational domain, with what is wrong in them.
+func unusableRecords(ctx context.Context, tw io.Writer, checker *auth.Checker, domain string) {
+	names := []string{domain}
+	if org := checker.OrgDomain(ctx, domain); org != domain {
+		names = append(names, org)
+	}
+	for _, name := range names {
+		txts, err := checker.Resolver.LookupTXT(ctx, "_dmarc."+name)
+		if err != nil {
+			continue
+		}
+		for _, txt := range txts {
+			if policy.IsDMARCRecord(txt) {
+				fmt.Fprintf(tw, "record at _dmarc.%s:\t%s\n", name, txt)
+				printProblems(tw, txt)
+			}
+		}
+	}
+}
+
+// printProblems writes a line for each invalid tag value of a record.
+func printProblems(tw io.Writer, txt string) {
+	for _, p := range policy.RecordProblems(txt) {
+		fmt.Fprintf(tw, "problem:\t%s\n", p)
+	}
+}
+
+// spfLines say what SPF makes of domain's records, for the aligned
+// output: every record (several make a check permerror), and why a check
+// would end in permerror.
+func spfLines(ctx context.Context, checker *auth.Checker, domain string) string {
+	records, problem, err := checker.SPFRecords(ctx, domain)
+	var b strings.Builder
 	switch {
 	case err != nil:
 		return fmt.Sprintf("spf record:\tlookup failed: %v\n", err)
-	case record == "":
+	case len(records) == 0:
 		return "spf record:\tnone\n"
-	case problem != "":
-		return fmt.Sprintf("spf record:\t%s\nspf:\tpermerror: %s\n", record, problem)
 	}
-	return fmt.Sprintf("spf record:\t%s\n", record)
+	for _, r := range records {
+		fmt.Fprintf(&b, "spf record:\t%s\n", r)
+	}
+	if problem != "" {
+		fmt.Fprintf(&b, "spf:\tpermerror: %s\n", problem)
+	}
+	return b.String()
 }
 
 // printDiscovery writes the discovery's lines to tw, which aligns them.
@@ -75,6 +137,7 @@ func printDiscovery(tw io.Writer, domain string, d *policy.Discovery, nx bool, n
 	fmt.Fprintf(tw, "organizational domain:\t%s\n", d.OrgDomain)
 	fmt.Fprintf(tw, "method:\t%s (%d DNS queries)\n", d.Method, d.Queries)
 	fmt.Fprintf(tw, "record:\t%s\n", r.Raw)
+	printProblems(tw, r.Raw)
 	applies, tag := appliedPolicy(domain, d, nx)
 	if nxErr != nil {
 		fmt.Fprintf(tw, "existence check:\t%v\n", nxErr)
