@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -93,13 +92,21 @@ func sortRecords(records []ReportRecord) {
 	})
 }
 
-// Preview writes the XML of the reports of the open period, for one policy
-// domain or ("") all, as they would be if the period closed now. It
-// changes nothing.
-func (r *Reporter) Preview(w io.Writer, domain string) error {
+// PreviewReport is the report one policy domain would get if the open
+// period closed now.
+type PreviewReport struct {
+	Domain string
+	XML    []byte
+}
+
+// Previews renders the reports of the open period, for one policy domain
+// or ("") all, in domain order, as they would be if the period closed
+// now. It changes nothing. Nothing recorded is no error for all domains,
+// and an error for one.
+func (r *Reporter) Previews(domain string) ([]PreviewReport, error) {
 	domain = cleanDomain(domain)
 	now := r.now().Unix()
-	var docs [][]byte
+	var out []PreviewReport
 	err := r.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(openBucket).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -110,22 +117,18 @@ func (r *Reporter) Preview(w io.Writer, domain string) error {
 			if err != nil {
 				return err
 			}
-			docs = append(docs, doc)
+			out = append(out, PreviewReport{Domain: string(k[8:]), XML: doc})
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(docs) == 0 && domain != "" {
-		return fmt.Errorf("reporting: nothing recorded for %s in the open period", domain)
+	if len(out) == 0 && domain != "" {
+		return nil, fmt.Errorf("reporting: nothing recorded for %s in the open period", domain)
 	}
-	for _, d := range docs {
-		if _, err := w.Write(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	slices.SortStableFunc(out, func(a, b PreviewReport) int { return strings.Compare(a.Domain, b.Domain) })
+	return out, nil
 }
 
 // previewOne renders the open period that began at begin, as if it

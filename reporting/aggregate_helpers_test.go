@@ -144,6 +144,17 @@ func (e *env) record(ev *Event) {
 	}
 }
 
+// previewOne is the single preview document of domain ("" = all, which
+// must be one).
+func (e *env) previewOne(domain string) []byte {
+	e.t.Helper()
+	docs, err := e.rep.Previews(domain)
+	if err != nil || len(docs) != 1 {
+		e.t.Fatalf("preview of %q: %v, %d documents", domain, err, len(docs))
+	}
+	return docs[0].XML
+}
+
 // send runs Send and delivers what it queued.
 func (e *env) send(closeNow bool) Summary {
 	e.t.Helper()

@@ -36,16 +36,13 @@ func TestPassDispositionRoundTrip(t *testing.T) {
 			e.record(event(t, msg{ip: "198.51.100.7", from: "a.example", spf: policy.Fail,
 				decision: policy.Decision{Result: policy.Fail, PolicyInForce: policy.ActionReject, Disposition: policy.ActionReject}}))
 
-			var preview bytes.Buffer
-			if err := e.rep.Preview(&preview, "a.example"); err != nil {
-				t.Fatal(err)
-			}
+			preview := e.previewOne("a.example")
 			e.send(true)
 			got := receivedReports(t, e.sink)
 			if len(got) != 1 {
 				t.Fatalf("%d reports, want 1", len(got))
 			}
-			for name, doc := range map[string][]byte{"sent": got[0].xml, "preview": preview.Bytes()} {
+			for name, doc := range map[string][]byte{"sent": got[0].xml, "preview": preview} {
 				rep := checkOwnRoundTrip(t, doc)
 				// One row per disposition: equal rows are merged.
 				if n := len(rep.Records); n != len(tc.want) {

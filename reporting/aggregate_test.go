@@ -317,11 +317,7 @@ func TestCrashAfterCloseForgetsNothing(t *testing.T) {
 	if len(got) != 1 || got[0].report.MessageCount() != 2 {
 		t.Fatalf("reports %d", len(got))
 	}
-	var buf bytes.Buffer
-	if err := e.rep.Preview(&buf, "a.example"); err != nil {
-		t.Fatal(err)
-	}
-	prev, err := dmarcreport.ParseAggregate(&buf)
+	prev, err := dmarcreport.ParseAggregate(bytes.NewReader(e.previewOne("a.example")))
 	if err != nil || prev.MessageCount() != 1 {
 		t.Errorf("open period after restart: %v", err)
 	}
@@ -366,36 +362,41 @@ func TestPeriodBoundary(t *testing.T) {
 	if len(got) != 1 || got[0].report.MessageCount() != 1 {
 		t.Fatalf("%d reports", len(got))
 	}
-	var buf bytes.Buffer
-	if err := e.rep.Preview(&buf, ""); err != nil {
-		t.Fatal(err)
-	}
-	prev, err := dmarcreport.ParseAggregate(bytes.NewReader(buf.Bytes()))
+	doc := e.previewOne("")
+	prev, err := dmarcreport.ParseAggregate(bytes.NewReader(doc))
 	if err != nil || prev.MessageCount() != 2 || prev.Metadata.DateRange.Begin != day0.Add(24*time.Hour).Unix() {
 		t.Fatalf("preview of the new day: %v %+v", err, prev)
 	}
-	if err := validateXSD(t, buf.Bytes()); err != nil {
+	if err := validateXSD(t, doc); err != nil {
 		t.Error(err)
 	}
 }
 
-// TestPreviewChangesNothing.
+// TestPreviewChangesNothing: previews of one domain, of all (one document
+// each, in domain order) and of a domain without data; then Send finds
+// every row still there.
 func TestPreviewChangesNothing(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.record(event(t, msg{ip: "192.0.2.1", from: "a.example"}))
+	if all, err := e.rep.Previews(""); err != nil || len(all) != 0 {
+		t.Fatalf("preview of nothing: %v %d", err, len(all))
+	}
 	e.record(event(t, msg{ip: "192.0.2.1", from: "b.example"}))
-	var buf bytes.Buffer
-	if err := e.rep.Preview(&buf, "A.Example"); err != nil {
-		t.Fatal(err)
+	e.record(event(t, msg{ip: "192.0.2.1", from: "a.example"}))
+	one := e.previewOne("A.Example")
+	if strings.Count(string(one), "<feedback") != 1 || !strings.Contains(string(one), "<domain>a.example</domain>") {
+		t.Errorf("preview for one domain:\n%s", one)
 	}
-	if strings.Count(buf.String(), "<feedback") != 1 || !strings.Contains(buf.String(), "<domain>a.example</domain>") {
-		t.Errorf("preview for one domain:\n%s", buf.String())
+	all, err := e.rep.Previews("")
+	if err != nil || len(all) != 2 || all[0].Domain != "a.example" || all[1].Domain != "b.example" {
+		t.Fatalf("preview of all: %v %d", err, len(all))
 	}
-	buf.Reset()
-	if err := e.rep.Preview(&buf, ""); err != nil || strings.Count(buf.String(), "<feedback") != 2 {
-		t.Errorf("preview of all: %v\n%s", err, buf.String())
+	for _, p := range all {
+		rep, err := dmarcreport.ParseAggregate(bytes.NewReader(p.XML))
+		if err != nil || rep.Policy.Domain != p.Domain || strings.Count(string(p.XML), "<feedback") != 1 {
+			t.Errorf("preview of %s: %v\n%s", p.Domain, err, p.XML)
+		}
 	}
-	if err := e.rep.Preview(&buf, "none.example"); err == nil {
+	if _, err := e.rep.Previews("none.example"); err == nil {
 		t.Error("no error for a domain without data")
 	}
 	sum := e.send(true)

@@ -40,9 +40,33 @@ func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
 }
 
 // opReportsPreview prints the XML of the open period; arg is the domain.
+// One document (--domain, one period) is printed alone, as XML; several
+// each follow a line naming their policy domain; nothing recorded is said
+// in words.
 func opReportsPreview(_ context.Context, a *app, w io.Writer, domain string) error {
 	if a.reports == nil {
 		return errors.New("aggregate reporting is not set up")
 	}
-	return a.reports.Preview(w, domain)
+	docs, err := a.reports.Previews(domain)
+	if err != nil {
+		return err
+	}
+	if domain != "" && len(docs) == 1 {
+		_, err := w.Write(docs[0].XML)
+		return err
+	}
+	if len(docs) == 0 {
+		_, err := fmt.Fprintln(w, "nothing recorded in the open period: no aggregate report would be sent")
+		return err
+	}
+	for i, d := range docs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "==> report %d of %d: policy domain %s <==\n", i+1, len(docs), d.Domain)
+		if _, err := w.Write(d.XML); err != nil {
+			return err
+		}
+	}
+	return nil
 }
