@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
 
-	"dmarcgate/policy"
 	"dmarcgate/smtpd"
 )
 
@@ -52,7 +52,10 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(verdictJSON(v))
+		if err := enc.Encode(verdictJSON(v)); err != nil {
+			return err
+		}
+		return verdictExit(v)
 	}
 	if v.AuthResults != "" {
 		fmt.Fprint(stdout, v.AuthResults)
@@ -65,28 +68,76 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if v.Decision.Why != "" {
 		fmt.Fprintf(stdout, "why: %s\n", v.Decision.Why)
 	}
+	return verdictExit(v)
+}
+
+// Exit codes of check, so that a script can branch on the verdict (0 is
+// deliver; 1 and 2 keep their meaning: the check itself failed, usage).
+const (
+	exitCheckQuarantine = 3 // quarantine or hold: accepted, but not to the inbox
+	exitCheckReject     = 4 // refused with a 5xx reply: reject, bad-from, malformed, too-big
+	exitCheckTempFail   = 5 // refused with a 4xx reply: the sender retries
+)
+
+// exitStatus is a verdict's exit code; it is no error, so nothing is
+// printed on stderr for it.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// verdictExit maps the verdict to check's exit code: nil for deliver.
+func verdictExit(v *smtpd.Verdict) error {
+	switch {
+	case v.Reply != nil && v.Reply.Code >= 500:
+		return exitStatus(exitCheckReject)
+	case v.Reply != nil && v.Reply.Code >= 400:
+		return exitStatus(exitCheckTempFail)
+	case v.Action == smtpd.ActionQuarantine || v.Action == smtpd.ActionHold:
+		return exitStatus(exitCheckQuarantine)
+	}
 	return nil
 }
 
+// checkOutput is check --json: every key in snake_case, at every level.
 type checkOutput struct {
-	AuthenticationResults string              `json:"authentication_results"`
-	Disposition           string              `json:"disposition"`
-	Reply                 string              `json:"reply"`
-	HeaderFrom            string              `json:"header_from"`
-	DMARC                 string              `json:"dmarc"`
-	PolicyInForce         string              `json:"policy"`
-	PolicyDomain          string              `json:"policy_domain,omitempty"`
-	Record                string              `json:"record,omitempty"`
-	SPF                   policy.SPFResult    `json:"spf"`
-	DKIM                  []policy.DKIMResult `json:"dkim"`
-	SPFAligned            bool                `json:"spf_aligned"`
-	DKIMAligned           bool                `json:"dkim_aligned"`
-	Reasons               []policy.Reason     `json:"reasons,omitempty"`
-	Why                   string              `json:"why,omitempty"`
-	ARC                   *arcOutput          `json:"arc,omitempty"`
+	AuthenticationResults string          `json:"authentication_results"`
+	Disposition           string          `json:"disposition"`
+	Reply                 string          `json:"reply"`
+	ExitCode              int             `json:"exit_code"`
+	HeaderFrom            string          `json:"header_from"`
+	DMARC                 string          `json:"dmarc"`
+	PolicyInForce         string          `json:"policy"`
+	PolicyDomain          string          `json:"policy_domain,omitempty"`
+	Record                string          `json:"record,omitempty"`
+	SPF                   checkSPF        `json:"spf"`
+	DKIM                  []checkDKIM     `json:"dkim"`
+	SPFAligned            bool            `json:"spf_aligned"`
+	DKIMAligned           bool            `json:"dkim_aligned"`
+	Reasons               []checkOverride `json:"reasons,omitempty"`
+	Why                   string          `json:"why,omitempty"`
+	ARC                   *arcOutput      `json:"arc,omitempty"`
+}
+
+type checkSPF struct {
+	Domain string `json:"domain"`
+	Scope  string `json:"scope"`
+	Result string `json:"result"`
+}
+
+type checkDKIM struct {
+	Domain   string `json:"domain"`
+	Selector string `json:"selector"`
+	Result   string `json:"result"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+type checkOverride struct {
+	Type    string `json:"type"`
+	Comment string `json:"comment,omitempty"`
 }
 
 func verdictJSON(v *smtpd.Verdict) checkOutput {
+	spf := v.SPF.ToPolicy()
 	out := checkOutput{
 		AuthenticationResults: strings.TrimRight(v.AuthResults, "\r\n"),
 		Disposition:           string(v.Action),
@@ -94,15 +145,22 @@ func verdictJSON(v *smtpd.Verdict) checkOutput {
 		HeaderFrom:            v.FromDomain,
 		DMARC:                 string(v.Decision.Result),
 		PolicyInForce:         string(v.Decision.PolicyInForce),
-		SPF:                   v.SPF.ToPolicy(),
+		SPF:                   checkSPF{Domain: spf.Domain, Scope: spf.Scope, Result: string(spf.Result)},
+		DKIM:                  []checkDKIM{},
 		SPFAligned:            v.Decision.SPFAligned,
 		DKIMAligned:           v.Decision.DKIMAligned,
-		Reasons:               v.Decision.Reasons,
 		Why:                   v.Decision.Why,
 		ARC:                   arcJSON(v),
 	}
+	var code exitStatus
+	if errors.As(verdictExit(v), &code) {
+		out.ExitCode = int(code)
+	}
 	for _, d := range v.DKIM {
-		out.DKIM = append(out.DKIM, policy.DKIMResult{Domain: d.Domain, Selector: d.Selector, Result: d.Result, Reason: d.Reason})
+		out.DKIM = append(out.DKIM, checkDKIM{Domain: d.Domain, Selector: d.Selector, Result: string(d.Result), Reason: d.Reason})
+	}
+	for _, r := range v.Decision.Reasons {
+		out.Reasons = append(out.Reasons, checkOverride{Type: string(r.Type), Comment: r.Comment})
 	}
 	if v.Discovery != nil {
 		out.PolicyDomain = v.Discovery.PolicyDomain

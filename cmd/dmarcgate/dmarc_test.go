@@ -205,9 +205,9 @@ func TestCheckCommandMatchesServer(t *testing.T) {
 			if err := os.WriteFile(file, []byte(c.msg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			out, err := runCmd(t, h, "check", "--ip", "127.0.0.1", "--helo", "client.test", "--mail-from", c.mailFrom, "--json", file)
-			if err != nil {
-				t.Fatal(err)
+			out, stderr, code := runCmdCode(t, h, "check", "--ip", "127.0.0.1", "--helo", "client.test", "--mail-from", c.mailFrom, "--json", file)
+			if code == exitFailure || code == exitUsage {
+				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			var v checkOutput
 			if err := json.Unmarshal([]byte(out), &v); err != nil {

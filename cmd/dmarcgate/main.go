@@ -34,10 +34,11 @@ const usage = `usage: dmarcgate COMMAND [--config FILE] [options]
 commands:
   serve                          run the gateway until SIGTERM/SIGINT
   check --ip IP --helo NAME --mail-from ADDR [--json] [FILE]
-                                 evaluate one message as serve would (stdin without FILE)
-  record DOMAIN                  explain the DMARC policy that applies to DOMAIN
+                                 evaluate one message as serve would (stdin without FILE);
+                                 exit 0 deliver, 3 quarantine/hold, 4 reject (5xx), 5 tempfail (4xx)
+  record DOMAIN|ADDRESS          explain the DMARC policy and SPF records of DOMAIN
   reports send                   close the current period and send every due report
-  reports preview [--domain D]   print the aggregate report XML of the open period
+  reports preview [--domain D]   print the aggregate report XML of the open period, per domain
   reports import FILE...         file DMARC reports about our domains (.xml, .xml.gz, .zip, .eml, mbox)
   domain status DOMAIN [--days N] [--json]
                                  what the reports say about DOMAIN, and whether its next rollout step is safe
@@ -70,6 +71,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := dispatch(ctx, args, stdin, stdout)
 	if err == nil {
 		return exitOK
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status) // check's verdict, already printed
 	}
 	fmt.Fprintln(stderr, "dmarcgate: "+oneLine(err.Error()))
 	var ue usageError
