@@ -82,12 +82,16 @@ func (c *Checker) spf(ctx context.Context, ip net.IP, helo, mailFrom string) SPF
 	// The library splits the sender at its first "@"; an "@" inside a
 	// quoted local part must not move the domain.
 	local = strings.ReplaceAll(local, "@", "%40")
-	sr := &spfResolver{r: c.Resolver}
+	sr := &spfResolver{r: c.Resolver, ip: ip, budget: maxSPFQueries}
 	res, serr := spf.CheckHostWithSender(ip, strings.TrimSpace(helo), local+"@"+domain,
 		spf.WithResolver(sr), spf.WithContext(ctx))
 	out.Result = spfResult(res)
 	if serr != nil && out.Result != policy.Pass && !matchErr(serr) {
 		out.Err = serr.Error()
+	}
+	if sr.budgetErr != "" {
+		// RFC 7208 §4.6.4: a check past the DNS limits is permerror.
+		out.Result, out.Err = policy.PermError, sr.budgetErr
 	}
 	if sr.syntaxErr != "" {
 		// A record the check read is not SPF as RFC 7208 writes it: the
@@ -142,10 +146,17 @@ func spfResult(r spf.Result) policy.Result {
 // spfResolver hands the library errors it can classify: it tells
 // not-found and temporary errors apart only through a bare *net.DNSError
 // (a type assertion, not errors.As), so anything else is converted. It
-// serves one check, and checks the syntax of the SPF records it reads.
+// serves one check: it checks the syntax of the SPF records it reads, asks
+// for addresses of the client's family only (spf_family.go) and charges
+// every query to the check's budget.
 type spfResolver struct {
 	r         resolver.Resolver
+	ip        net.IP // the client: its family is the one looked up
+	budget    int    // DNS queries this check may still send
 	syntaxErr string // the first record read that breaks RFC 7208's grammar
+	budgetErr string // set when the check ran out of budget
+	sawExists bool   // a record read has an exists term (see LookupIPAddr)
+	hosts     map[string]bool
 }
 
 func (s *spfResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
@@ -153,9 +164,15 @@ func (s *spfResolver) LookupTXT(ctx context.Context, name string) ([]string, err
 	if err != nil {
 		return nil, err
 	}
+	if err := s.charge(1, name); err != nil {
+		return nil, err
+	}
 	v, err := s.r.LookupTXT(ctx, q)
-	if err == nil && s.syntaxErr == "" {
-		s.checkSyntax(name, v)
+	if err == nil {
+		s.noteExists(v)
+		if s.syntaxErr == "" {
+			s.checkSyntax(name, v)
+		}
 	}
 	return v, dnsError(err, name)
 }
@@ -224,21 +241,24 @@ func (s *spfResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, err
 	if err != nil {
 		return nil, err
 	}
+	if err := s.charge(1, name); err != nil {
+		return nil, err
+	}
 	v, err := s.r.LookupMX(ctx, q)
+	for _, mx := range v {
+		s.noteHost(mx.Host)
+	}
 	return v, dnsError(err, name)
 }
 
-func (s *spfResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
-	q, err := queryName(host)
-	if err != nil {
+func (s *spfResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	if err := s.charge(1, addr); err != nil {
 		return nil, err
 	}
-	v, err := s.r.LookupIPAddr(ctx, q)
-	return v, dnsError(err, host)
-}
-
-func (s *spfResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
 	v, err := s.r.LookupAddr(ctx, addr)
+	for _, n := range v {
+		s.noteHost(n)
+	}
 	return v, dnsError(err, addr)
 }
 
