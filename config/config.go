@@ -35,6 +35,7 @@ type Config struct {
 	Metrics        Metrics        `toml:"metrics"`
 	ARC            ARC            `toml:"arc"`
 	InboundReports InboundReports `toml:"inbound_reports"`
+	Console        Console        `toml:"console"`
 }
 
 type Log struct {

@@ -50,6 +50,7 @@ commands:
                                  manage messages held by dmarc.quarantine = "hold"
   config check                   validate the configuration file (and load the keys it names)
   arc key-record                 print the DNS TXT record that publishes the ARC seal key
+  console password               read a password on stdin, print its bcrypt hash (console.password_hash)
   version                        print the version
 
 --config defaults to ` + config.DefaultPath + "\n"
@@ -116,6 +117,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return cmdBackup(ctx, rest, stdout)
 	case "arc":
 		return cmdARC(rest, stdout)
+	case "console":
+		return cmdConsole(rest, stdin, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dmarcgate", version)
 		return nil
