@@ -19,7 +19,7 @@ BENCH_REPORT_ROWS ?= 100
 # the direct rate at C=50, what authentication costs at C=20).
 BENCH_ROUNDS ?= 5
 
-.PHONY: all build run test vet fmt-check lint fuzz fuzz-short bench clean
+.PHONY: all build run demo test vet fmt-check lint fuzz fuzz-short bench clean
 
 all: build
 
@@ -28,6 +28,10 @@ build:
 
 run: build
 	./$(BIN) serve --config $(CONFIG)
+
+# The gateway, DNS and a mail store on 127.0.0.1, six messages, their fate.
+demo: build
+	./$(BIN) demo
 
 # What CI runs: formatting, vet, staticcheck, every test with the race
 # detector (shuffled). The fuzz targets' seed corpora run as part of it;

@@ -51,6 +51,8 @@ commands:
   config check                   validate the configuration file (and load the keys it names)
   arc key-record                 print the DNS TXT record that publishes the ARC seal key
   console password               read a password on stdin, print its bcrypt hash (console.password_hash)
+  demo [-v]                      run a gateway, DNS and mail store on 127.0.0.1, send six messages,
+                                 show what happens to each and the report it would send
   version                        print the version
 
 --config defaults to ` + config.DefaultPath + "\n"
@@ -119,6 +121,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return cmdARC(rest, stdout)
 	case "console":
 		return cmdConsole(rest, stdin, stdout)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dmarcgate", version)
 		return nil
