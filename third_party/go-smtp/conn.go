@@ -1083,7 +1083,28 @@ func (c *Conn) handleBdat(arg string) {
 	}()
 
 	chunk := io.LimitReader(c.text.R, int64(size))
-	_, err = io.Copy(c.bdatPipe, chunk)
+	src := &readErrReader{r: chunk}
+	n, err := io.Copy(c.bdatPipe, src)
+	if err == nil && n < int64(size) {
+		// (dmarcgate patch) The client's side ended inside the chunk: the
+		// message is not the one it declared (RFC 3030 §2).
+		err, src.err = io.ErrUnexpectedEOF, io.ErrUnexpectedEOF
+	}
+	if src.err != nil {
+		// (dmarcgate patch) Reading the client failed: the backend is told
+		// the transfer failed and gives the reply; a timeout ends the
+		// session after this one wait (no drain).
+		c.bdatPipe.CloseWithError(src.err)
+		derr := <-c.dataResult
+		if isTimeout(src.err) {
+			c.writeResponse(421, EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
+			c.Close()
+			return
+		}
+		c.writeResponse(dataErrorToStatus(derr))
+		c.reset()
+		return
+	}
 	if err != nil {
 		// Backend might return an error early using CloseWithError without consuming
 		// the whole chunk.
@@ -1357,4 +1378,25 @@ func (c *Conn) reset() {
 
 	c.fromReceived = false
 	c.recipients = nil
+}
+
+// readErrReader keeps the error of reading the client, apart from the
+// errors of the writer it is copied to. (dmarcgate patch)
+type readErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// isTimeout reports a read that timed out. (dmarcgate patch)
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"dmarcgate/config"
+)
+
+// Wire-level hardening: what a hostile or broken client does to a session
+// must end in a clear reply, never in a truncated message, a lost reply or
+// a session out of step.
+
+// tlsHarness is a gateway offering STARTTLS.
+func tlsHarness(t *testing.T, tweak func(*config.Config)) *harness {
+	t.Helper()
+	certFile, keyFile := writeTestCert(t, t.TempDir())
+	return newHarness(t, func(c *config.Config) {
+		c.SMTP.TLSCert, c.SMTP.TLSKey = certFile, keyFile
+		if tweak != nil {
+			tweak(c)
+		}
+	})
+}
+
+// dialSession is dialBDAT, over TLS (STARTTLS, then EHLO again) if useTLS.
+func dialSession(t *testing.T, addr string, useTLS bool) *bdatClient {
+	t.Helper()
+	c := dialBDAT(t, addr)
+	if useTLS {
+		c.cmd(220, "STARTTLS")
+		tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("TLS handshake: %v", err)
+		}
+		c.conn, c.text = tc, textproto.NewConn(tc)
+		c.cmd(250, "EHLO client.test")
+	}
+	return c
+}
+
+// closeWrite half-closes the client's side: the server reads EOF but can
+// still reply.
+func (c *bdatClient) closeWrite() {
+	c.t.Helper()
+	var err error
+	switch cc := c.conn.(type) {
+	case *tls.Conn:
+		err = cc.CloseWrite()
+	case *net.TCPConn:
+		err = cc.CloseWrite()
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// reply reads one reply and returns its code and text ("" and the error's
+// text when none came).
+func (c *bdatClient) reply() (int, string) {
+	c.t.Helper()
+	code, msg, err := c.text.ReadResponse(0)
+	if err != nil && code == 0 {
+		return 0, err.Error()
+	}
+	return code, msg
+}
+
+// TestBDATTruncatedChunkRefused: a client that declares a chunk of 5000
+// bytes, sends 86 and half-closes gets no 250, and nothing is relayed
+// (RFC 3030 §2: the chunk is exactly the size given).
+func TestBDATTruncatedChunkRefused(t *testing.T) {
+	h := tlsHarness(t, nil)
+	for _, useTLS := range []bool{false, true} {
+		c := dialSession(t, h.addr, useTLS)
+		c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+		c.cmd(250, "RCPT TO:<bob@example.org>")
+		msg := message("alice@nopolicy.example", "truncated")[:86]
+		if _, err := c.conn.Write([]byte("BDAT 5000 LAST\r\n" + msg)); err != nil {
+			t.Fatal(err)
+		}
+		c.closeWrite()
+		code, text := c.reply()
+		if code != 451 {
+			t.Errorf("tls=%v: truncated chunk got %d %s, want 451", useTLS, code, text)
+		}
+	}
+	// A complete message after them goes through: the server went on.
+	c := dialSession(t, h.addr, false)
+	c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+	c.cmd(250, "RCPT TO:<bob@example.org>")
+	whole := message("alice@nopolicy.example", "whole")
+	c.chunk(whole, true, 250)
+	c.cmd(221, "QUIT")
+	got, err := h.sink.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if strings.Contains(string(m.Data), "truncated") {
+			t.Errorf("a truncated message was relayed:\n%s", m.Data)
+		}
+	}
+}
+
+// TestTLSLastReplyArrives: over TLS the reply before the server closes
+// (221 after QUIT, 421 on an idle timeout) reaches the client, followed by
+// a close_notify (the client then reads a clean EOF).
+func TestTLSLastReplyArrives(t *testing.T) {
+	h := tlsHarness(t, func(c *config.Config) { c.SMTP.ReadTimeout = config.Duration{Duration: time.Second} })
+	c := dialSession(t, h.addr, true)
+	c.cmd(221, "QUIT")
+	if _, err := c.text.ReadLine(); err != io.EOF {
+		t.Errorf("after 221: %v, want EOF (close_notify)", err)
+	}
+
+	c = dialSession(t, h.addr, true)
+	start := time.Now()
+	code, text := c.reply()
+	if code != 421 || !strings.HasPrefix(text, "4.4.2 ") {
+		t.Errorf("idle TLS session got %d %s, want 421 4.4.2", code, text)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("idle timeout took %v for read_timeout = 1s", d)
+	}
+}
