@@ -234,8 +234,14 @@ func (c *limitedConn) SetReadDeadline(time.Time) error { return nil }
 // read_timeout from now. As in Read, a deadline set less than a sixteenth
 // of read_timeout (at most a second) before the one asked for is kept: a
 // reply that cannot leave in time is no less stuck for it. An earlier or a
-// cleared deadline is set at once.
+// cleared deadline is set at once. A deadline not in the future means
+// "write nothing more" (tls.Conn.Close sets one after its close_notify):
+// what was written before it, held here, goes first, or the last reply
+// (221, 421) and the close_notify would be lost.
 func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	if !t.IsZero() && !t.After(time.Now()) {
+		_ = c.flush()
+	}
 	if lag := t.Sub(c.wArmed); t.IsZero() || lag < 0 || lag >= min(c.l.idle/16, time.Second) {
 		if err := c.Conn.SetWriteDeadline(t); err != nil {
 			return err
