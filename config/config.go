@@ -48,12 +48,14 @@ type SMTP struct {
 	AcceptDomains []string `toml:"accept_domains"`
 	// PostmasterAddress is where RCPT TO:<Postmaster> (no domain) goes;
 	// empty: postmaster@ the first accept_domains entry that is a domain.
-	PostmasterAddress   string   `toml:"postmaster_address"`
-	MaxMessageSize      int64    `toml:"max_message_size"`
-	MaxRecipients       int      `toml:"max_recipients"`
-	MaxConnections      int      `toml:"max_connections"`
-	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
-	ReadTimeout         Duration `toml:"read_timeout"`
+	PostmasterAddress   string `toml:"postmaster_address"`
+	MaxMessageSize      int64  `toml:"max_message_size"`
+	MaxRecipients       int    `toml:"max_recipients"`
+	MaxConnections      int    `toml:"max_connections"`
+	MaxConnectionsPerIP int    `toml:"max_connections_per_ip"`
+	// IPv6Prefix: per-address limits count an IPv6 client by this prefix.
+	IPv6Prefix  int      `toml:"ipv6_prefix"`
+	ReadTimeout Duration `toml:"read_timeout"`
 	// SessionTimeout bounds a whole connection, so a client trickling bytes
 	// cannot hold a slot for ever.
 	SessionTimeout Duration `toml:"session_timeout"`

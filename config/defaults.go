@@ -13,6 +13,7 @@ func Default() *Config {
 			MaxRecipients:       100,
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
+			IPv6Prefix:          64,
 			ReadTimeout:         Duration{60 * time.Second},
 			SessionTimeout:      Duration{10 * time.Minute},
 		},

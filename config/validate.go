@@ -82,6 +82,9 @@ func (c *Config) validateSMTP() error {
 	if s.MaxMessageSize <= 0 || s.MaxRecipients <= 0 || s.MaxConnections <= 0 || s.MaxConnectionsPerIP <= 0 {
 		return bad("smtp", "max_message_size, max_recipients, max_connections and max_connections_per_ip must be positive")
 	}
+	if s.IPv6Prefix < 1 || s.IPv6Prefix > 128 {
+		return bad("smtp.ipv6_prefix", "must be a prefix length from 1 to 128")
+	}
 	if s.ReadTimeout.Duration <= 0 {
 		return bad("smtp.read_timeout", "must be positive")
 	}

@@ -49,6 +49,7 @@ func NewFailureReporter(db *store.DB, q *queue.Queue, res resolver.Resolver, agg
 			perSource:  cfg.PerSourceInterval,
 			perDestDay: cfg.MaxPerDestinationPerDay,
 			perHour:    cfg.MaxPerHour,
+			v6Prefix:   cfg.IPv6Prefix,
 		},
 		log:  cfg.Logger,
 		wake: make(chan struct{}, 1),

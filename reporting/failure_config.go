@@ -27,6 +27,9 @@ type FailureConfig struct {
 	PerSourceInterval       time.Duration
 	MaxPerDestinationPerDay int
 	MaxPerHour              int
+	// IPv6Prefix: an IPv6 source counts for PerSourceInterval by its
+	// prefix of this length (0: 64), as smtp.ipv6_prefix says.
+	IPv6Prefix int
 	// DropAfter: a report whose destinations could not be checked (DNS
 	// trouble) for this long is dropped (default 24h): failure reports
 	// are only useful soon after the fact (RFC 9991 §2).

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"dmarcgate/internal/ipkey"
 )
 
 // failureLimits are the rate limits of failure reports (RFC 9991 §2 asks
@@ -20,6 +22,7 @@ type failureLimits struct {
 	perSource  time.Duration // one report per reported domain per source IP per this
 	perDestDay int           // reports to one address per UTC day
 	perHour    int           // reports per clock hour, all destinations
+	v6Prefix   int           // an IPv6 source counts by this prefix (ipkey)
 }
 
 // Key prefixes in failureLimitBucket.
@@ -47,7 +50,7 @@ func (l failureLimits) sourceLimited(tx *bbolt.Tx, now time.Time, domain, ip str
 }
 
 func (l failureLimits) sourceKey(domain, ip string) []byte {
-	return []byte(limitSource + strings.ToLower(domain) + "\x00" + ip)
+	return []byte(limitSource + strings.ToLower(domain) + "\x00" + ipkey.Key(ip, l.v6Prefix))
 }
 
 // admit decides which of dests may get a report about a message from ip

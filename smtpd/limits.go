@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"dmarcgate/internal/ipkey"
 )
 
 // limitListener enforces max_connections and max_connections_per_ip before a
@@ -14,12 +16,13 @@ import (
 type limitListener struct {
 	net.Listener
 	maxTotal, maxPerIP int
+	v6Prefix           int // an IPv6 client counts by this prefix (ipkey)
 	idle, session      time.Duration
 	onReject           func(ip, reply string)
 
 	mu       sync.Mutex
 	total    int
-	perIP    map[string]int
+	perIP    map[string]int // by ipkey.Key
 	conns    map[*limitedConn]struct{}
 	draining atomic.Bool // read on every Read: no lock
 	closeOne sync.Once
@@ -47,12 +50,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := remoteIP(c.RemoteAddr())
-		if msg, ok := l.admit(ip); !ok {
-			go l.refuse(c, msg)
+		key, ok := "", false
+		if key, ok = l.admit(remoteIP(c.RemoteAddr())); !ok {
+			go l.refuse(c, key)
 			continue
 		}
-		lc := &limitedConn{Conn: c, l: l, ip: ip, deadline: time.Now().Add(l.session)}
+		lc := &limitedConn{Conn: c, l: l, ipKey: key, deadline: time.Now().Add(l.session)}
 		l.mu.Lock()
 		l.conns[lc] = struct{}{}
 		l.mu.Unlock()
@@ -60,25 +63,28 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *limitListener) admit(ip string) (string, bool) {
+// admit counts a connection from ip and returns its per-IP key, or the
+// reply refusing it.
+func (l *limitListener) admit(ip string) (keyOrReply string, ok bool) {
+	key := ipkey.Key(ip, l.v6Prefix)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
 	case l.total >= l.maxTotal:
 		return replyTooManyConns, false
-	case l.perIP[ip] >= l.maxPerIP:
+	case l.perIP[key] >= l.maxPerIP:
 		return replyTooManyConnsIP, false
 	}
 	l.total++
-	l.perIP[ip]++
-	return "", true
+	l.perIP[key]++
+	return key, true
 }
 
 func (l *limitListener) release(c *limitedConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.conns, c)
-	ip := c.ip
+	ip := c.ipKey
 	l.total--
 	if l.perIP[ip]--; l.perIP[ip] <= 0 {
 		delete(l.perIP, ip)
@@ -135,7 +141,7 @@ func (l *limitListener) Active() int {
 type limitedConn struct {
 	net.Conn
 	l        *limitListener
-	ip       string
+	ipKey    string // the client's key in perIP
 	deadline time.Time
 	armed    time.Time // the read deadline last set by Read
 	wArmed   time.Time // the write deadline last set

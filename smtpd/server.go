@@ -33,9 +33,12 @@ type Config struct {
 	MaxRecipients       int
 	MaxConnections      int
 	MaxConnectionsPerIP int
-	ReadTimeout         time.Duration
-	SessionTimeout      time.Duration
-	TLS                 *tls.Config // STARTTLS offered when set
+	// IPv6Prefix: an IPv6 client counts against MaxConnectionsPerIP by
+	// its prefix of this length (0: 64).
+	IPv6Prefix     int
+	ReadTimeout    time.Duration
+	SessionTimeout time.Duration
+	TLS            *tls.Config // STARTTLS offered when set
 }
 
 // Recorder is the seam through which every evaluated message reaches the
@@ -104,6 +107,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.init()
 	ll := newLimitListener(l, s.Config.MaxConnections, s.Config.MaxConnectionsPerIP,
 		s.Config.ReadTimeout, s.Config.SessionTimeout, s.refusedConn)
+	ll.v6Prefix = s.Config.IPv6Prefix
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -131,6 +131,7 @@ func (a *app) smtpServer() (*smtpd.Server, error) {
 			MaxRecipients:       cfg.SMTP.MaxRecipients,
 			MaxConnections:      cfg.SMTP.MaxConnections,
 			MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+			IPv6Prefix:          cfg.SMTP.IPv6Prefix,
 			ReadTimeout:         cfg.SMTP.ReadTimeout.Duration,
 			SessionTimeout:      cfg.SMTP.SessionTimeout.Duration,
 			TLS:                 tlsConf,

@@ -178,6 +178,7 @@ func failureConfig(cfg *config.Config, log *slog.Logger) reporting.FailureConfig
 		PerSourceInterval:       f.PerSourceInterval.Duration,
 		MaxPerDestinationPerDay: f.MaxPerDestinationPerDay,
 		MaxPerHour:              f.MaxPerHour,
+		IPv6Prefix:              cfg.SMTP.IPv6Prefix,
 		Email:                   cfg.Reporting.Email,
 		OrgName:                 cfg.Reporting.OrgName,
 		Hostname:                cfg.Hostname,
