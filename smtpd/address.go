@@ -3,6 +3,8 @@ package smtpd
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/emersion/go-smtp"
 )
 
 // splitAddress returns the local part and the lower-cased domain.
@@ -25,6 +27,31 @@ func badAddressBytes(s string) bool {
 		}
 	}
 	return !utf8.ValidString(s)
+}
+
+// RFC 5321 §4.5.3.1.1-3: the longest local part, domain and path (the
+// address with its angle brackets) a server must take, in octets.
+const (
+	maxLocalPart = 64
+	maxDomain    = 255
+	maxPath      = 256
+)
+
+// checkPath refuses, at MAIL or RCPT, an address the queue could not take
+// at the end of DATA (queue.checkAddress): bytes no grammar allows, angle
+// brackets (a quoted local part may hold them; no header or command line
+// we write may), and lengths over RFC 5321's limits, counted on the
+// address as we write it on the wire.
+func checkPath(addr string) *smtp.SMTPError {
+	if badAddressBytes(addr) || strings.ContainsAny(addr, "<>") {
+		return replyBadAddress
+	}
+	wire := quoteAddress(addr)
+	local, domain := splitAddress(wire)
+	if len(local) > maxLocalPart || len(domain) > maxDomain || len(wire)+2 > maxPath {
+		return replyAddressTooLong
+	}
+	return nil
 }
 
 // quoteAddress re-quotes a local part that go-smtp handed over unquoted, so the

@@ -58,6 +58,9 @@ func FuzzQuoteAddress(f *testing.F) {
 			return
 		}
 		q := quoteAddress(addr)
+		if checkPath(addr) == nil && (len(q) > maxPath-2 || strings.ContainsAny(q, "<>\r\n")) {
+			t.Fatalf("checkPath(%q) passed an address the queue refuses: %q", addr, q)
+		}
 		local, domain := addr, ""
 		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 			local, domain = addr[:i], addr[i:]

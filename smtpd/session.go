@@ -62,8 +62,8 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		// closed: the client goes elsewhere or comes back.
 		return reply(421, 4, 3, 2, s.srv.Config.Hostname+" "+replyShutdown.Message)
 	}
-	if badAddressBytes(from) {
-		return replyBadAddress
+	if r := checkPath(from); r != nil {
+		return r
 	}
 	if opts != nil {
 		if s.srv.Config.MaxMessageSize > 0 && opts.Size > s.srv.Config.MaxMessageSize {
@@ -87,8 +87,8 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt accepts recipients of our domains only: never an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if badAddressBytes(to) {
-		return replyBadAddress
+	if r := checkPath(to); r != nil {
+		return r
 	}
 	if strings.EqualFold(to, "postmaster") {
 		// RCPT TO:<Postmaster> without a domain (RFC 5321 §4.5.1).

@@ -129,3 +129,25 @@ func TestTLSLastReplyArrives(t *testing.T) {
 		t.Errorf("idle timeout took %v for read_timeout = 1s", d)
 	}
 }
+
+// TestAddressesCheckedAtMailAndRcpt: an address the queue could not take
+// is refused at MAIL or RCPT with a 5xx (RFC 5321 §4.5.3.1.1-3 limits),
+// never accepted there and failed with a 451 at the end of DATA.
+func TestAddressesCheckedAtMailAndRcpt(t *testing.T) {
+	h := newHarness(t, nil)
+	c := dialBDAT(t, h.addr)
+	long := strings.Repeat("a", 1500)
+	c.cmd(501, "MAIL FROM:<"+long+"@nopolicy.example>")
+	c.cmd(501, "MAIL FROM:<"+strings.Repeat("l", 65)+"@nopolicy.example>")
+	c.cmd(501, "MAIL FROM:<alice@"+strings.Repeat("d.", 128)+"example>")
+	c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+	c.cmd(553, `RCPT TO:<"x>y"@example.org>`)
+	c.cmd(553, `RCPT TO:<"x<y"@example.org>`)
+	c.cmd(501, "RCPT TO:<"+strings.Repeat("l", 65)+"@example.org>")
+	// 64 octets of local part, quotes included, is the limit.
+	c.cmd(250, `RCPT TO:<"`+strings.Repeat("q", 60)+` x"@example.org>`)
+	c.cmd(250, "RCPT TO:<bob@example.org>")
+	c.cmd(354, "DATA")
+	c.cmd(250, message("alice@nopolicy.example", "checked")+".")
+	c.cmd(221, "QUIT")
+}
