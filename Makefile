@@ -23,8 +23,11 @@ BENCH_ROUNDS ?= 5
 
 all: build
 
+# `dmarcgate version` and dmarcgate_build_info say which commit runs.
+VERSION   ?= $(shell git describe --always --dirty --tags 2>/dev/null || echo devel)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/dmarcgate
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/dmarcgate
 
 run: build
 	./$(BIN) serve --config $(CONFIG)

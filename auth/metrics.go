@@ -12,6 +12,17 @@ var authResults = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help: "Authentication results by method (spf, dkim, dmarc) and RFC 8601 result word.",
 }, []string{"method", "result"})
 
+// Every series exists at zero from the start, so that a rate() or an alert
+// on a result not seen yet has something to read.
+func init() {
+	for _, m := range []string{"spf", "dkim", "dmarc"} {
+		for _, r := range []policy.Result{policy.Pass, policy.Fail, policy.None, policy.Neutral,
+			policy.SoftFail, policy.Policy, policy.TempError, policy.PermError} {
+			authResults.WithLabelValues(m, string(r)).Add(0)
+		}
+	}
+}
+
 // countResult keeps the result label to the RFC 8601 words so that a bad
 // value can never grow the label set.
 func countResult(method string, r policy.Result) {

@@ -222,7 +222,7 @@ func (q *Queue) finish(ctx context.Context, rec *record, results []result, heade
 		q.signal() // the dispatcher may sleep past this entry's new time
 		return
 	}
-	q.countOutcome(rec, o)
+	countOutcome(rec, o)
 	switch {
 	case gone:
 		q.index.forget(rec.ID)
@@ -285,13 +285,6 @@ func (q *Queue) backoff(attempts int) time.Duration {
 	d = min(d, q.cfg.RetryMax)
 	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
 	return d + jitter
-}
-
-func (q *Queue) countOutcome(rec *record, o outcome) {
-	route := string(rec.Route)
-	deliveryAttempts.WithLabelValues(route, "delivered").Add(float64(o.delivered))
-	deliveryAttempts.WithLabelValues(route, "deferred").Add(float64(len(o.deferred)))
-	deliveryAttempts.WithLabelValues(route, "bounced").Add(float64(len(o.bounced)))
 }
 
 func (q *Queue) logAttempt(rec *record, t target, addr string, res []result, d time.Duration) {

@@ -53,6 +53,7 @@ func (q *Queue) Enqueue(ctx context.Context, m *Message, body *Body, extra func(
 		return "", err
 	}
 	id := rec.ID
+	countQueued(rec)
 	switch {
 	case inline == nil || rec.Held:
 		q.index.track(rec)

@@ -28,3 +28,14 @@ var (
 		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 	})
 )
+
+// Every series whose label values are known exists at zero from the start,
+// so that rates and alerts have something to read before the first event.
+func init() {
+	for _, r := range []string{"unauthorized", "suppressed", "destination_cap", "period_cap"} {
+		reportsSuppressed.WithLabelValues(r).Add(0)
+	}
+	for _, o := range []string{"queued", "rate_limited", "unauthorized", "suppressed", "disabled", "dropped"} {
+		failureReportsTotal.WithLabelValues(o).Add(0)
+	}
+}

@@ -37,3 +37,12 @@ func typeLabel(qtype uint16) string {
 		return "other"
 	}
 }
+
+// The series of the types the gateway asks for exist at zero from the start.
+func init() {
+	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX, dns.TypePTR} {
+		for o := outcomeSuccess; o <= outcomePermanent; o++ {
+			dnsQueriesTotal.WithLabelValues(typeLabel(t), o.String()).Add(0)
+		}
+	}
+}

@@ -133,6 +133,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte,
 	}
 	v.Override = matchOverride(e.Policy.Overrides, fromDomain, tx.IP, e.now())
 	in.Override = v.Override
+	countOverride(v.Override)
 	v.Decision = policy.Evaluate(in)
 	auth.ObserveDMARC(v.Decision)
 	if s := v.Decision.TrustedARC; s != nil {

@@ -130,6 +130,7 @@ func (s *session) Reset() {
 }
 
 func (s *session) Logout() error {
+	countSession(s.conn)
 	s.Reset()
 	return nil
 }

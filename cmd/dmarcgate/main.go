@@ -124,7 +124,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	case "demo":
 		return cmdDemo(ctx, rest, stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "dmarcgate", version)
+		fmt.Fprintln(stdout, "dmarcgate", buildVersion())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -132,8 +132,6 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	}
 	return usageError{fmt.Sprintf("unknown command %q (try dmarcgate help)", cmd)}
 }
-
-var version = "dev"
 
 // oneLine keeps an error to one line on stderr.
 func oneLine(s string) string {

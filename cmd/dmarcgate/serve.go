@@ -86,6 +86,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 		}(l)
 		log.Info("listening", "addr", l.Addr().String())
 	}
+	logStart(log, cfg, addrsOf(listeners), addrOf(metricsLn))
 	if ready != nil {
 		ready(addrsOf(listeners), addrOf(metricsLn))
 	}
@@ -185,12 +186,13 @@ func addrOf(l net.Listener) net.Addr {
 	return l.Addr()
 }
 
-// startMetrics serves /metrics and /healthz; an empty address disables it.
+// startMetrics serves /metrics, /healthz (alive) and /readyz (able to
+// take mail); an empty address disables it.
 func startMetrics(addr string, a *app, srv *smtpd.Server, log *slog.Logger) (net.Listener, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	registerGauges(a, srv)
+	prepareMetrics(a, srv)
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen: %w", err)
@@ -200,6 +202,7 @@ func startMetrics(addr string, a *app, srv *smtpd.Server, log *slog.Logger) (net
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("/readyz", &readiness{relay: a.cfg.Relay.Address, db: a.db})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
