@@ -59,8 +59,12 @@ type SMTP struct {
 	// SessionTimeout bounds a whole connection, so a client trickling bytes
 	// cannot hold a slot for ever.
 	SessionTimeout Duration `toml:"session_timeout"`
-	TLSCert        string   `toml:"tls_cert"`
-	TLSKey         string   `toml:"tls_key"`
+	// AllowRoutedAddresses takes recipients whose local part routes
+	// further (%, !, a quoted @); refused by default, since a downstream
+	// that honours them would relay on the gateway's word.
+	AllowRoutedAddresses bool   `toml:"allow_routed_addresses"`
+	TLSCert              string `toml:"tls_cert"`
+	TLSKey               string `toml:"tls_key"`
 }
 
 type DNS struct {

@@ -54,6 +54,16 @@ func checkPath(addr string) *smtp.SMTPError {
 	return nil
 }
 
+// routedAddress reports a local part that names a further route: the
+// percent hack (bob%victim.test@), a UUCP bang path (victim.test!bob@) or
+// a quoted local part holding an @ ("bob@victim.test"@). RFC 5321 §3.6.1
+// and RFC 1123 §5.2.16 leave them to the receiving host; a downstream
+// that honours them for mail the gateway relays is an open relay.
+func routedAddress(addr string) bool {
+	local, _ := splitAddress(addr)
+	return strings.ContainsAny(local, "%!@")
+}
+
 // quoteAddress re-quotes a local part that go-smtp handed over unquoted, so the
 // address is valid on the wire again (RFC 5321 §4.1.2).
 func quoteAddress(addr string) string {

@@ -11,13 +11,14 @@ import (
 // is not one of these would be answered as a raw 554, so every error path
 // ends here.
 var (
-	replyRelayDenied  = reply(550, 5, 7, 1, "relay access denied: we do not accept mail for that domain")
-	replyUnknownUser  = reply(550, 5, 1, 1, "no such user here")
-	replyVerifyDown   = reply(451, 4, 4, 3, "recipient verification is unavailable, try again later")
-	replyTooManyRcpts = reply(452, 4, 5, 3, "too many recipients")
-	replyTooBig       = reply(552, 5, 3, 4, "message size exceeds the fixed maximum message size")
-	replyHeaderTooBig = reply(552, 5, 3, 4, "message header exceeds the maximum header size")
-	replyBadAddress   = reply(553, 5, 1, 3, "address syntax not accepted")
+	replyRelayDenied   = reply(550, 5, 7, 1, "relay access denied: we do not accept mail for that domain")
+	replyRoutedAddress = reply(550, 5, 7, 1, "relay access denied: routing in the local part (%, !, @) is not accepted")
+	replyUnknownUser   = reply(550, 5, 1, 1, "no such user here")
+	replyVerifyDown    = reply(451, 4, 4, 3, "recipient verification is unavailable, try again later")
+	replyTooManyRcpts  = reply(452, 4, 5, 3, "too many recipients")
+	replyTooBig        = reply(552, 5, 3, 4, "message size exceeds the fixed maximum message size")
+	replyHeaderTooBig  = reply(552, 5, 3, 4, "message header exceeds the maximum header size")
+	replyBadAddress    = reply(553, 5, 1, 3, "address syntax not accepted")
 	// RFC 5321 §4.5.3.1.10 suggests 501 for a path too long.
 	replyAddressTooLong = reply(501, 5, 1, 3, "address too long (RFC 5321 §4.5.3.1: local part 64, domain 255, path 256 octets)")
 	replyInternal       = reply(451, 4, 3, 0, "local error in processing, try again later")

@@ -33,6 +33,8 @@ type Config struct {
 	MaxRecipients       int
 	MaxConnections      int
 	MaxConnectionsPerIP int
+	// AllowRoutedAddresses takes RCPT local parts with %, ! or @ (routedAddress).
+	AllowRoutedAddresses bool
 	// IPv6Prefix: an IPv6 client counts against MaxConnectionsPerIP by
 	// its prefix of this length (0: 64).
 	IPv6Prefix     int

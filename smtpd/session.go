@@ -94,6 +94,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		// RCPT TO:<Postmaster> without a domain (RFC 5321 §4.5.1).
 		to = s.srv.Config.PostmasterAddress
 	}
+	if !s.srv.Config.AllowRoutedAddresses && routedAddress(to) {
+		s.srv.refusedRcpt(s.conn, "routed_address", to)
+		return replyRoutedAddress
+	}
 	_, domain := splitAddress(to)
 	if !s.srv.accept.Match(domain) && to != s.srv.Config.PostmasterAddress {
 		s.srv.refusedRcpt(s.conn, "relay_denied", to)

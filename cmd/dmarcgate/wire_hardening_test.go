@@ -151,3 +151,29 @@ func TestAddressesCheckedAtMailAndRcpt(t *testing.T) {
 	c.cmd(250, message("alice@nopolicy.example", "checked")+".")
 	c.cmd(221, "QUIT")
 }
+
+// TestRoutedRecipientsRefused: the percent hack, UUCP bang paths and a
+// quoted local part holding an @ would have a downstream that honours them
+// relay on our word; they get 550 5.7.1 at RCPT unless
+// smtp.allow_routed_addresses is set.
+func TestRoutedRecipientsRefused(t *testing.T) {
+	routed := []string{`bob%victim.test@example.org`, `victim.test!bob@example.org`, `"bob@victim.test"@example.org`}
+	h := newHarness(t, nil)
+	c := dialBDAT(t, h.addr)
+	c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+	for _, r := range routed {
+		if text := c.cmd(550, "RCPT TO:<"+r+">"); !strings.HasPrefix(text, "5.7.1 ") {
+			t.Errorf("RCPT %s: %s, want 5.7.1", r, text)
+		}
+	}
+	c.cmd(250, "RCPT TO:<bob@example.org>")
+	c.cmd(221, "QUIT")
+
+	open := newHarness(t, func(c *config.Config) { c.SMTP.AllowRoutedAddresses = true })
+	c = dialBDAT(t, open.addr)
+	c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+	for _, r := range routed {
+		c.cmd(250, "RCPT TO:<"+r+">")
+	}
+	c.cmd(221, "QUIT")
+}
