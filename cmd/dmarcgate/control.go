@@ -23,6 +23,16 @@ import (
 
 const controlSocket = "control.sock"
 
+// controlDir holds the socket: a directory of mode 0700, so that no other
+// user can reach the socket at any moment (a socket created and then
+// chmod-ed is open to all in between).
+const controlDir = "control"
+
+// controlPath is where serve listens and the commands dial.
+func controlPath(stateDir string) string {
+	return filepath.Join(stateDir, controlDir, controlSocket)
+}
+
 // op is one one-shot operation: it writes its output to w.
 type op func(ctx context.Context, a *app, w io.Writer, arg string) error
 
@@ -39,13 +49,16 @@ type controlServer struct {
 }
 
 func startControl(stateDir string, a *app, log *slog.Logger) (*controlServer, error) {
-	path := filepath.Join(stateDir, controlSocket)
-	_ = os.Remove(path) // a stale socket of a previous run; the database lock proves no serve uses it
-	l, err := net.Listen("unix", path)
+	return startControlAllow(stateDir, a, log, serviceUID)
+}
+
+// startControlAllow is startControl answering only peers whose uid allow
+// accepts.
+func startControlAllow(stateDir string, a *app, log *slog.Logger, allow func(uint32) bool) (*controlServer, error) {
+	l, err := listenControl(stateDir)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	_ = os.Chmod(path, 0o600)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/op", func(w http.ResponseWriter, r *http.Request) {
 		name, arg := r.FormValue("op"), r.FormValue("arg")
@@ -63,7 +76,7 @@ func startControl(stateDir string, a *app, log *slog.Logger) (*controlServer, er
 		_, _ = io.WriteString(w, out.String())
 	})
 	mux.HandleFunc("/backup", func(w http.ResponseWriter, r *http.Request) { serveBackup(w, r, a, stateDir, log) })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
+	hs := &http.Server{Handler: onlyPeers(mux, allow, log), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() { _ = hs.Serve(l) }()
 	return &controlServer{l: l, hs: hs}, nil
 }
@@ -91,7 +104,7 @@ func callServer(ctx context.Context, stateDir, name, arg string, w io.Writer) er
 // askServer posts form to a running serve's control socket and returns
 // its 200 answer; errNoServer when nobody answers there.
 func askServer(ctx context.Context, stateDir, path string, form url.Values) (*http.Response, error) {
-	sock := filepath.Join(stateDir, controlSocket)
+	sock := controlPath(stateDir)
 	if _, err := os.Stat(sock); err != nil {
 		return nil, errNoServer
 	}
