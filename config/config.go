@@ -92,10 +92,18 @@ type Queue struct {
 	// BodyMemory bounds what message bodies being received hold in memory
 	// together, beyond the first 256 KiB of each.
 	BodyMemory int64 `toml:"body_memory"`
+	// TransactionTimeout bounds one outgoing transaction as a whole, plus
+	// the message's size at MinTransferRate bytes/s.
+	TransactionTimeout Duration `toml:"transaction_timeout"`
+	MinTransferRate    int64    `toml:"min_transfer_rate"`
 }
 
 type Outbound struct {
 	Smarthost string `toml:"smarthost"`
+	// Workers deliver mail the gateway originates, apart from relay mail.
+	Workers int `toml:"workers"`
+	// MaxConnectionsPerHost bounds concurrent deliveries to one MX address.
+	MaxConnectionsPerHost int `toml:"max_connections_per_host"`
 }
 
 type DMARC struct {

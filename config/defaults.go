@@ -28,7 +28,11 @@ func Default() *Config {
 			IdleConnTimeout: Duration{5 * time.Second},
 			MaxConnMessages: 1000,
 			BodyMemory:      64 << 20,
+
+			TransactionTimeout: Duration{15 * time.Minute},
+			MinTransferRate:    8192,
 		},
+		Outbound: Outbound{Workers: 4, MaxConnectionsPerHost: 2},
 		DMARC: DMARC{
 			Mode:             "enforce",
 			Quarantine:       "header",

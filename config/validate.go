@@ -142,6 +142,17 @@ func (c *Config) validateRelay() error {
 	if q.BodyMemory < 0 {
 		return bad("queue.body_memory", "must not be negative")
 	}
+	return c.validateOutboundLimits()
+}
+
+// validateOutboundLimits checks the keys that bound outgoing deliveries.
+func (c *Config) validateOutboundLimits() error {
+	if c.Queue.TransactionTimeout.Duration <= 0 || c.Queue.MinTransferRate <= 0 {
+		return bad("queue", "transaction_timeout and min_transfer_rate must be positive")
+	}
+	if c.Outbound.Workers <= 0 || c.Outbound.MaxConnectionsPerHost <= 0 {
+		return bad("outbound", "workers and max_connections_per_host must be positive")
+	}
 	return nil
 }
 

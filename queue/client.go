@@ -13,24 +13,27 @@ import (
 
 // dialer opens SMTP/LMTP client sessions, with opportunistic STARTTLS.
 type dialer struct {
-	hostname       string
-	dialTimeout    time.Duration
-	commandTimeout time.Duration
-	tlsConfig      *tls.Config // nil: never STARTTLS
+	hostname    string
+	dialTimeout time.Duration
+	timeouts    StageTimeouts
+	tlsConfig   *tls.Config // nil: never STARTTLS
 }
 
 // session is one client connection to an SMTP (RFC 5321) or LMTP (RFC
 // 2033) server. Between transactions it may wait in a pool for the next
 // message to the same server. It is used by one goroutine at a time.
 type session struct {
-	raw     net.Conn // the TCP connection, closed by the context watcher
-	conn    net.Conn // raw, or the TLS connection over it
-	r       *bufio.Reader
-	w       *bufio.Writer
-	ext     map[string]string // EHLO keywords, upper-cased, and their parameters
-	lmtp    bool
-	timeout time.Duration // for each read and write (RFC 5321 §4.5.3.2)
-	TLS     bool
+	raw  net.Conn // the TCP connection, closed by the context watcher
+	conn net.Conn // raw, or the TLS connection over it
+	r    *bufio.Reader
+	w    *bufio.Writer
+	ext  map[string]string // EHLO keywords, upper-cased, and their parameters
+	lmtp bool
+	TLS  bool
+
+	t         StageTimeouts // per stage (RFC 5321 §4.5.3.2)
+	deadline  time.Time     // of the transaction in progress; zero: none
+	stageName string        // for timeout errors
 
 	key  poolKey
 	stop func() bool // detaches the current user's context watcher
@@ -55,28 +58,28 @@ var errTLS = errors.New("STARTTLS failed")
 // upgrades with STARTTLS (RFC 3207). A TLS failure is retried once in plain
 // text: opportunistic TLS must never make mail undeliverable. The session
 // is bound to ctx.
-func (d *dialer) open(ctx context.Context, addr, serverName string, lmtp bool) (*session, error) {
+func (d *dialer) open(ctx context.Context, addr, serverName string, lmtp bool, deadline time.Time) (*session, error) {
 	if strings.ContainsAny(d.hostname, "\r\n") {
 		return nil, fmt.Errorf("queue: invalid hostname %q", d.hostname)
 	}
 	if d.tlsConfig != nil {
-		s, err := d.openOnce(ctx, addr, serverName, lmtp, true)
+		s, err := d.openOnce(ctx, addr, serverName, lmtp, true, deadline)
 		if !errors.Is(err, errTLS) {
 			return s, err
 		}
 	}
-	return d.openOnce(ctx, addr, serverName, lmtp, false)
+	return d.openOnce(ctx, addr, serverName, lmtp, false, deadline)
 }
 
-func (d *dialer) openOnce(ctx context.Context, addr, serverName string, lmtp, tryTLS bool) (*session, error) {
-	nd := net.Dialer{Timeout: d.dialTimeout}
+func (d *dialer) openOnce(ctx context.Context, addr, serverName string, lmtp, tryTLS bool, deadline time.Time) (*session, error) {
+	nd := net.Dialer{Timeout: d.dialTimeout, Deadline: deadline}
 	conn, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{raw: conn, conn: conn, lmtp: lmtp, timeout: d.commandTimeout}
-	s.r = bufio.NewReaderSize(timedReader{s}, readBuffer)
-	s.w = bufio.NewWriterSize(timedWriter{s}, writeBuffer)
+	s := &session{raw: conn, conn: conn, lmtp: lmtp, t: d.timeouts, deadline: deadline}
+	s.r = bufio.NewReaderSize(connReader{s}, readBuffer)
+	s.w = bufio.NewWriterSize(connWriter{s}, writeBuffer)
 	s.bind(ctx)
 	if err := s.greet(d.hostname); err != nil {
 		s.abort()
@@ -95,6 +98,7 @@ func (d *dialer) openOnce(ctx context.Context, addr, serverName string, lmtp, tr
 // (RFC 2033 §4.1), falling back to HELO for an old SMTP server (RFC 5321
 // §4.1.1.1).
 func (s *session) greet(hostname string) error {
+	s.stage("greeting", s.t.Greeting)
 	if err := s.reply(2); err != nil {
 		return err
 	}
@@ -148,11 +152,9 @@ func (s *session) startTLS(ctx context.Context, cfg *tls.Config, serverName, hos
 		cfg.ServerName = strings.TrimSuffix(serverName, ".")
 	}
 	tc := tls.Client(s.raw, cfg)
-	s.raw.SetDeadline(time.Now().Add(s.timeout))
-	err := tc.HandshakeContext(ctx)
-	s.raw.SetDeadline(time.Time{})
-	if err != nil {
-		return err
+	s.stage("TLS handshake", s.t.Mail)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return s.named(err)
 	}
 	s.conn, s.TLS = tc, true
 	return s.hello(hostname)
@@ -181,6 +183,7 @@ func (s *session) has(keyword string) bool {
 // command sends one line and reads its reply, which must be of class
 // (2 for 2xx, 3 for 3xx); the reply text is returned.
 func (s *session) command(class int, line string) (string, error) {
+	s.expect(line)
 	s.writeLine(line)
 	if err := s.flush(); err != nil {
 		return "", err
@@ -195,7 +198,7 @@ func (s *session) writeLine(line string) {
 	s.w.WriteString("\r\n")
 }
 
-func (s *session) flush() error { return s.w.Flush() }
+func (s *session) flush() error { return s.named(s.w.Flush()) }
 
 // reply reads a reply that must be of class; anything else is an
 // *smtp.SMTPError.
@@ -207,7 +210,7 @@ func (s *session) reply(class int) error {
 func (s *session) replyText(class int) (string, error) {
 	code, msg, err := readReply(s.r)
 	if err != nil {
-		return "", err
+		return "", s.named(err)
 	}
 	if code/100 != class {
 		return "", replyFrom(code, msg)
@@ -255,7 +258,8 @@ const quitTimeout = 2 * time.Second
 func (s *session) close() {
 	s.stop()
 	if !s.broken {
-		s.timeout = min(s.timeout, quitTimeout)
+		s.deadline = time.Time{} // the transaction's has passed, maybe
+		s.t.Mail = min(s.t.Mail, quitTimeout)
 		s.command(2, "QUIT")
 	}
 	s.conn.Close()
@@ -268,18 +272,12 @@ func (s *session) abort() {
 	s.conn.Close()
 }
 
-// timedReader and timedWriter give every read and write on the connection
-// its own deadline, so a silent server costs at most one timeout per step.
-type timedReader struct{ s *session }
+// connReader and connWriter use the session's current connection (plain,
+// then TLS); its deadlines are set per stage (see stage).
+type connReader struct{ s *session }
 
-func (t timedReader) Read(p []byte) (int, error) {
-	t.s.conn.SetReadDeadline(time.Now().Add(t.s.timeout))
-	return t.s.conn.Read(p)
-}
+func (c connReader) Read(p []byte) (int, error) { return c.s.conn.Read(p) }
 
-type timedWriter struct{ s *session }
+type connWriter struct{ s *session }
 
-func (t timedWriter) Write(p []byte) (int, error) {
-	t.s.conn.SetWriteDeadline(time.Now().Add(t.s.timeout))
-	return t.s.conn.Write(p)
-}
+func (c connWriter) Write(p []byte) (int, error) { return c.s.conn.Write(p) }

@@ -81,13 +81,15 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 		if i >= maxAddrs || ctx.Err() != nil {
 			break
 		}
-		key := poolKey{addr: a.addr, serverName: a.serverName, lmtp: t.lmtp, tls: d.tlsConfig != nil}
-		res, err := q.deliverTo(ctx, d, key, rec, t.rcpts, body)
+		res, err := q.deliverToAddr(ctx, d, t, a, rec, body)
 		if err != nil {
-			lastErr = fmt.Errorf("%s: %w", a.addr, err)
+			lastErr = err
 			continue
 		}
 		return res, a.addr
+	}
+	if errors.Is(lastErr, errHostBusy) {
+		return deferAll(t.rcpts, errHostBusy), ""
 	}
 	if lastErr == nil {
 		lastErr = ctx.Err()
@@ -96,31 +98,49 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 	return deferAll(t.rcpts, fmt.Errorf("connecting to %s: %w", t.name, lastErr)), ""
 }
 
+// deliverToAddr delivers to one address of t within its share of
+// connections to that address (for MX hosts).
+func (q *Queue) deliverToAddr(ctx context.Context, d *dialer, t target, a hostAddr, rec *record, body func() io.Reader) ([]result, error) {
+	if t.capped {
+		if !q.hosts.acquire(a.addr) {
+			return nil, errHostBusy
+		}
+		defer q.hosts.release(a.addr)
+	}
+	key := poolKey{addr: a.addr, serverName: a.serverName, lmtp: t.lmtp, tls: d.tlsConfig != nil}
+	res, err := q.deliverTo(ctx, d, key, rec, t.rcpts, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.addr, err)
+	}
+	return res, nil
+}
+
 // deliverTo runs one transaction with key's server, on an idle pooled
 // connection when there is one. A reused connection that the server has
 // closed meanwhile (EOF or 421 at MAIL) is no delivery failure: the
 // transaction is tried once more on a fresh connection. The error is for
-// failing to connect.
+// failing to connect. The transaction as a whole has a deadline.
 func (q *Queue) deliverTo(ctx context.Context, d *dialer, key poolKey, rec *record, rcpts []string, body func() io.Reader) ([]result, error) {
-	s, reused, err := q.pool.get(ctx, d, key)
+	deadline := time.Now().Add(q.cfg.TransactionTimeout + transferTime(StageTimeouts{}, rec.Size, q.cfg.MinTransferRate))
+	s, reused, err := q.pool.get(ctx, d, key, deadline)
 	if err != nil {
 		return nil, err
 	}
-	res, stale := transact(s, rec, rcpts, body)
+	res, stale := transact(s, rec, rcpts, body, q.cfg.MinTransferRate)
 	if stale && reused {
 		poolConnections.WithLabelValues("stale").Inc()
 		q.pool.put(s)
-		if s, err = q.pool.dial(ctx, d, key); err != nil {
+		if s, err = q.pool.dial(ctx, d, key, deadline); err != nil {
 			return nil, err
 		}
-		res, _ = transact(s, rec, rcpts, body)
+		res, _ = transact(s, rec, rcpts, body, q.cfg.MinTransferRate)
 	}
 	q.pool.put(s)
 	return res, nil
 }
 
 func (q *Queue) dialer(useTLS bool) *dialer {
-	d := &dialer{hostname: q.cfg.Hostname, dialTimeout: q.cfg.DialTimeout, commandTimeout: q.cfg.CommandTimeout}
+	d := &dialer{hostname: q.cfg.Hostname, dialTimeout: q.cfg.DialTimeout, timeouts: q.cfg.Timeouts}
 	if useTLS {
 		d.tlsConfig = q.cfg.TLSConfig
 	}
@@ -251,7 +271,10 @@ func (q *Queue) reschedule(rec *record, o outcome, now time.Time) time.Time {
 		return now
 	}
 	next := now
-	if !o.interrupted {
+	if onlyHostBusy(o) {
+		// Waiting for a free connection is no attempt.
+		next = now.Add(hostBusyRetry)
+	} else if !o.interrupted {
 		rec.Attempts++
 		next = now.Add(q.backoff(rec.Attempts))
 	}

@@ -79,8 +79,12 @@ type freshEntry struct {
 // belongs to the worker.
 func (q *Queue) handOff(rec *record, body []byte) bool {
 	q.index.trackClaimed(rec)
+	fresh := q.fresh
+	if rec.Route == RouteOutbound {
+		fresh = q.freshOutbound // never a relay worker's time
+	}
 	select {
-	case q.fresh <- freshEntry{rec: rec, body: body}:
+	case fresh <- freshEntry{rec: rec, body: body}:
 		return true
 	default:
 		q.index.release(rec.ID, rec.NextAttempt)

@@ -35,19 +35,21 @@ func newPool(idle time.Duration, maxUses, maxFree int) *pool {
 
 // get returns a connection to key bound to ctx: an idle one (reused) or a
 // new one from d.
-func (p *pool) get(ctx context.Context, d *dialer, key poolKey) (s *session, reused bool, err error) {
+// deadline bounds the transaction (zero: none).
+func (p *pool) get(ctx context.Context, d *dialer, key poolKey, deadline time.Time) (s *session, reused bool, err error) {
 	if s := p.take(key); s != nil {
 		s.bind(ctx)
+		s.deadline = deadline
 		poolConnections.WithLabelValues("reused").Inc()
 		return s, true, nil
 	}
-	s, err = p.dial(ctx, d, key)
+	s, err = p.dial(ctx, d, key, deadline)
 	return s, false, err
 }
 
 // dial opens a new connection to key, bypassing the idle ones.
-func (p *pool) dial(ctx context.Context, d *dialer, key poolKey) (*session, error) {
-	s, err := d.open(ctx, key.addr, key.serverName, key.lmtp)
+func (p *pool) dial(ctx context.Context, d *dialer, key poolKey, deadline time.Time) (*session, error) {
+	s, err := d.open(ctx, key.addr, key.serverName, key.lmtp, deadline)
 	if err != nil {
 		return nil, err
 	}

@@ -49,12 +49,29 @@ type Config struct {
 	// to a spool file. Default 64 MiB.
 	BodyMemory int64
 
-	Workers        int           // concurrent deliveries; default 16
-	RetryFirst     time.Duration // first retry delay, doubling; default 1m
-	RetryMax       time.Duration // cap of the retry delay; default 1h
-	GiveUp         time.Duration // default give-up age; default 5 days
-	DialTimeout    time.Duration // default 30s
-	CommandTimeout time.Duration // per SMTP command, and for the reply after DATA; default 5m
+	Workers int // concurrent relay deliveries; default 16
+	// OutboundWorkers deliver mail the gateway originates (RouteOutbound:
+	// DSNs, reports) apart from relay mail; default 4.
+	OutboundWorkers int
+	// MaxConnsPerHost bounds concurrent outbound deliveries to one MX
+	// address (not to a configured smarthost); default 2.
+	MaxConnsPerHost int
+	RetryFirst      time.Duration // first retry delay, doubling; default 1m
+	RetryMax        time.Duration // cap of the retry delay; default 1h
+	GiveUp          time.Duration // default give-up age; default 5 days
+	DialTimeout     time.Duration // default 30s
+	// CommandTimeout, when set, is the default of every stage in Timeouts
+	// (tests scale them all with it).
+	CommandTimeout time.Duration
+	// Timeouts bound each stage of a transaction as a whole (RFC 5321
+	// §4.5.3.2), however the server trickles its bytes.
+	Timeouts StageTimeouts
+	// TransactionTimeout bounds a whole transaction, from dialling to the
+	// final reply, plus Size/MinTransferRate; default 15m.
+	TransactionTimeout time.Duration
+	// MinTransferRate is the slowest rate in bytes/s a message body may
+	// go at before the transfer is abandoned; default 8192.
+	MinTransferRate int64
 
 	// Delivery connections stay open for the next message to the same
 	// server until idle for IdleConnTimeout (default 5s) or after
@@ -96,7 +113,11 @@ func (c *Config) setDefaults() error {
 	setDefault(&c.RetryMax, time.Hour)
 	setDefault(&c.GiveUp, 5*24*time.Hour)
 	setDefault(&c.DialTimeout, 30*time.Second)
-	setDefault(&c.CommandTimeout, 5*time.Minute)
+	setDefault(&c.OutboundWorkers, 4)
+	setDefault(&c.MaxConnsPerHost, 2)
+	c.Timeouts.setDefaults(c.CommandTimeout)
+	setDefault(&c.TransactionTimeout, 15*time.Minute)
+	setDefault(&c.MinTransferRate, 8192)
 	setDefault(&c.IdleConnTimeout, 5*time.Second)
 	setDefault(&c.MaxConnMessages, 1000)
 	if c.RetryMax < c.RetryFirst {
@@ -131,8 +152,11 @@ type Queue struct {
 	log      *slog.Logger
 	index    *index
 	pool     *pool
-	fresh    chan freshEntry // Enqueue to an idle worker; see handOff
-	memory   *memoryBudget   // bodies being received, in memory
+	fresh    chan freshEntry // Enqueue to an idle relay worker; see handOff
+	// freshOutbound is fresh for the outbound lane (see lanes.go).
+	freshOutbound chan freshEntry
+	hosts         *hostSlots    // outbound deliveries in progress per MX address
+	memory        *memoryBudget // bodies being received, in memory
 
 	run runState
 }
@@ -162,7 +186,10 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		index:    newIndex(),
 		pool:     newPool(cfg.IdleConnTimeout, cfg.MaxConnMessages, cfg.Workers),
 		fresh:    make(chan freshEntry),
-		memory:   &memoryBudget{limit: cfg.BodyMemory},
+
+		freshOutbound: make(chan freshEntry),
+		hosts:         newHostSlots(cfg.MaxConnsPerHost),
+		memory:        &memoryBudget{limit: cfg.BodyMemory},
 	}
 	if err := os.MkdirAll(q.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)

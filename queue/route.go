@@ -24,8 +24,11 @@ type target struct {
 	addrs []hostAddr
 	lmtp  bool
 	tls   bool
-	rcpts []string
-	err   error // finding the destination failed; applies to every rcpt
+	// capped: an MX destination, whose addresses each take at most
+	// Config.MaxConnsPerHost deliveries at once (see hostSlots).
+	capped bool
+	rcpts  []string
+	err    error // finding the destination failed; applies to every rcpt
 }
 
 type hostAddr struct {
@@ -63,6 +66,7 @@ func (q *Queue) targets(ctx context.Context, rec *record) []target {
 			t.addrs = []hostAddr{{addr: smarthost, serverName: host}}
 		} else {
 			t.addrs, t.err = q.mxAddrs(ctx, d)
+			t.capped = true
 		}
 		out = append(out, t)
 	}

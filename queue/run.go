@@ -25,14 +25,17 @@ func (q *Queue) Start(ctx context.Context) {
 	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
 	workCtx, stopWork := context.WithCancel(ctx)
 	r.stopDelivery, r.stopWork = stopDelivery, stopWork
-	work := make(chan string)
+	relay, outbound := make(chan string), make(chan string)
 	r.wake = make(chan struct{}, 1)
 	r.wg = &sync.WaitGroup{}
-	r.wg.Add(1 + q.cfg.Workers)
-	go q.dispatch(workCtx, r.wg, work, r.wake)
-	finishing := make(chan struct{}, 4*q.cfg.Workers)
+	r.wg.Add(1 + q.cfg.Workers + q.cfg.OutboundWorkers)
+	go q.dispatch(workCtx, r.wg, lanes{relay: relay, outbound: outbound}, r.wake)
+	finishing := make(chan struct{}, 4*(q.cfg.Workers+q.cfg.OutboundWorkers))
 	for i := 0; i < q.cfg.Workers; i++ {
-		go q.worker(workCtx, deliverCtx, r.wg, work, finishing)
+		go q.worker(workCtx, deliverCtx, r.wg, relay, q.fresh, finishing)
+	}
+	for i := 0; i < q.cfg.OutboundWorkers; i++ {
+		go q.worker(workCtx, deliverCtx, r.wg, outbound, q.freshOutbound, finishing)
 	}
 }
 
@@ -83,33 +86,26 @@ func (q *Queue) signal() {
 	}
 }
 
-// dispatch hands due entries to idle workers, sleeping until the next one
-// is due or a signal arrives.
-func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, work chan<- string, wake <-chan struct{}) {
+// dispatch hands due entries to idle workers of their lane, sleeping until
+// the next one is due or a signal arrives. Relay entries wait for a relay
+// worker; originated ones that find every outbound worker busy are parked,
+// so that they never stand in the way of relay mail (see lanes).
+func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, l lanes, wake <-chan struct{}) {
 	defer wg.Done()
+	defer func() { l.releaseParked(q) }()
 	for {
 		id, wait := q.index.claim(q.now())
 		if id != "" {
-			select {
-			case work <- id:
-				continue
-			case <-ctx.Done():
-				q.index.release(id, q.now())
+			if !l.hand(ctx, q, id) {
 				return
 			}
+			continue
 		}
 		q.updateGauges()
 		if wait <= 0 || wait > maxIdle {
 			wait = maxIdle
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-wake:
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		if ctx.Err() != nil {
+		if !l.idle(ctx, wake, wait) {
 			return
 		}
 	}
@@ -119,14 +115,14 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, work chan<- st
 // it, and fresh ones Enqueue hands it directly. It records each outcome in
 // the background and goes on with the next entry, so that waiting for a
 // commit does not idle it; finishing bounds how many outcomes wait.
-func (q *Queue) worker(workCtx, deliverCtx context.Context, wg *sync.WaitGroup, work <-chan string, finishing chan struct{}) {
+func (q *Queue) worker(workCtx, deliverCtx context.Context, wg *sync.WaitGroup, work <-chan string, fresh <-chan freshEntry, finishing chan struct{}) {
 	defer wg.Done()
 	for {
 		var record func()
 		select {
 		case id := <-work:
 			record = q.attempt(deliverCtx, id)
-		case f := <-q.fresh:
+		case f := <-fresh:
 			record = q.deliver(deliverCtx, f.rec, inMemoryBody(f.body), nil)
 		case <-workCtx.Done():
 			return

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -47,19 +48,19 @@ var errNoSMTPUTF8 = &smtp.SMTPError{
 // final replies are per recipient (RFC 2033 §4.2). stale means MAIL met a
 // closed connection (EOF, reset, or 421): nothing was sent, so on a reused
 // connection the transaction is worth one more try on a fresh one.
-func transact(s *session, rec *record, rcpts []string, body func() io.Reader) (out []result, stale bool) {
+func transact(s *session, rec *record, rcpts []string, body func() io.Reader, minRate int64) (out []result, stale bool) {
 	if rec.UTF8 && !s.has("SMTPUTF8") {
 		return failAll(rcpts, errNoSMTPUTF8), false
 	}
 	s.uses++
 	if chunking(s, rec) {
-		return chunked(s, rec, rcpts, body)
+		return chunked(s, rec, rcpts, body, minRate)
 	}
 	accepted, out, stale := envelope(s, rec, rcpts)
 	if len(accepted) == 0 {
 		return out, stale
 	}
-	return append(out, sendData(s, accepted, body)...), false
+	return append(out, sendData(s, accepted, body, transferTime(s.t, rec.Size, minRate))...), false
 }
 
 // chunking reports whether the message goes with BDAT (RFC 3030) rather
@@ -77,7 +78,7 @@ func chunking(s *session, rec *record) bool {
 // server. A server that refused the envelope still reads and discards the
 // chunk (RFC 3030 §2). The message goes in the same canonical form as with
 // DATA: a bare LF becomes CRLF and a missing final CRLF is added.
-func chunked(s *session, rec *record, rcpts []string, body func() io.Reader) (out []result, stale bool) {
+func chunked(s *session, rec *record, rcpts []string, body func() io.Reader, minRate int64) (out []result, stale bool) {
 	var size canonicalSize
 	if _, err := io.Copy(&size, body()); err != nil {
 		return failAll(rcpts, fmt.Errorf("reading message: %w", err)), false
@@ -87,15 +88,17 @@ func chunked(s *session, rec *record, rcpts []string, body func() io.Reader) (ou
 		s.writeLine("RCPT TO:<" + r + ">")
 	}
 	s.writeLine("BDAT " + strconv.FormatInt(size.total(), 10) + " LAST")
+	s.stage("message transfer", transferTime(s.t, size.total(), minRate))
 	cw := &crlfWriter{w: s.w}
 	if _, err := io.Copy(cw, body()); err != nil {
 		s.broken = true // part of the chunk may have gone
-		return failAll(rcpts, fmt.Errorf("sending message: %w", err)), false
+		return failAll(rcpts, fmt.Errorf("sending message: %w", s.named(err))), false
 	}
 	cw.close()
 	if err := s.note(s.flush()); err != nil {
 		return failAll(rcpts, err), true
 	}
+	s.expect("MAIL")
 	if err := s.note(s.reply(2)); err != nil {
 		stale = s.broken
 		s.skipReplies(true, len(rcpts)+1)
@@ -103,6 +106,7 @@ func chunked(s *session, rec *record, rcpts []string, body func() io.Reader) (ou
 	}
 	var accepted []string
 	for i, r := range rcpts {
+		s.expect("RCPT")
 		err := s.note(s.reply(2))
 		if err == nil {
 			accepted = append(accepted, r)
@@ -113,6 +117,7 @@ func chunked(s *session, rec *record, rcpts []string, body func() io.Reader) (ou
 		}
 		out = append(out, failure(r, err))
 	}
+	s.expect("BDAT")
 	err := s.note(s.reply(2)) // BDAT: refused anyway when no recipient was accepted
 	if len(accepted) == 0 {
 		return out, false
@@ -137,6 +142,7 @@ func envelope(s *session, rec *record, rcpts []string) (accepted []string, out [
 	cmds = append(cmds, "DATA")
 	pipelined := s.has("PIPELINING")
 	if pipelined {
+		s.expect(cmds[0])
 		for _, c := range cmds {
 			s.writeLine(c)
 		}
@@ -146,6 +152,7 @@ func envelope(s *session, rec *record, rcpts []string) (accepted []string, out [
 	}
 	// step sends command i unless it went with the others, then reads its reply.
 	step := func(i, class int) error {
+		s.expect(cmds[i])
 		if !pipelined {
 			s.writeLine(cmds[i])
 			if err := s.flush(); err != nil {
@@ -207,12 +214,14 @@ func (s *session) skipReplies(pipelined bool, n int) {
 	}
 	s.dirty = true
 	for i := 0; i < n; i++ {
+		s.expect("RCPT")
 		code, _, err := readReply(s.r)
 		if err != nil {
 			s.broken = true
 			return
 		}
 		if i == n-1 && code == 354 {
+			s.expect(".")
 			s.writeLine(".")
 			if s.note(s.flush()) == nil {
 				s.note(s.reply(2))
@@ -224,16 +233,18 @@ func (s *session) skipReplies(pipelined bool, n int) {
 // sendData sends the message after a 354 and reads the final replies: one
 // for the transaction, or over LMTP one per accepted recipient in order
 // (RFC 2033 §4.2).
-func sendData(s *session, accepted []string, body func() io.Reader) []result {
+func sendData(s *session, accepted []string, body func() io.Reader, transfer time.Duration) []result {
+	s.stage("message transfer", transfer)
 	dw := &dotWriter{w: s.w}
 	if _, err := io.Copy(dw, body()); err != nil {
 		s.broken = true // the server is still reading the message
-		return failAll(accepted, fmt.Errorf("sending message: %w", err))
+		return failAll(accepted, fmt.Errorf("sending message: %w", s.named(err)))
 	}
 	dw.close()
 	if err := s.note(s.flush()); err != nil {
 		return failAll(accepted, err)
 	}
+	s.expect(".") // the final replies (RFC 5321 §4.5.3.2.6)
 	// Whatever the final replies say, they end the transaction (RFC 5321
 	// §4.1.1.4): no RSET is needed after them.
 	defer func() { s.dirty = false }()

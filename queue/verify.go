@@ -80,7 +80,8 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	d := &dialer{hostname: cfg.Hostname, dialTimeout: cfg.DialTimeout, commandTimeout: cfg.CommandTimeout}
+	d := &dialer{hostname: cfg.Hostname, dialTimeout: cfg.DialTimeout}
+	d.timeouts.setDefaults(cfg.CommandTimeout)
 	if cfg.TLS {
 		d.tlsConfig = cfg.TLSConfig
 		if d.tlsConfig == nil {
@@ -188,7 +189,7 @@ func (v *Verifier) probe(ctx context.Context, rcpt string) error {
 	if err := checkAddress(rcpt); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	s, reused, err := v.conns.get(ctx, v.dialer, v.key)
+	s, reused, err := v.conns.get(ctx, v.dialer, v.key, time.Time{})
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
 	}
@@ -196,7 +197,7 @@ func (v *Verifier) probe(ctx context.Context, rcpt string) error {
 	if stale && reused {
 		poolConnections.WithLabelValues("stale").Inc()
 		v.conns.put(s)
-		if s, err = v.conns.dial(ctx, v.dialer, v.key); err != nil {
+		if s, err = v.conns.dial(ctx, v.dialer, v.key, time.Time{}); err != nil {
 			return fmt.Errorf("%w: %s", ErrUnavailable, replyText(err))
 		}
 		_, err = ask(s, rcpt)

@@ -249,6 +249,11 @@ func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) qu
 		MaxConnMessages: cfg.Queue.MaxConnMessages,
 		BodyMemory:      cfg.Queue.BodyMemory,
 		Logger:          log,
+
+		OutboundWorkers:    cfg.Outbound.Workers,
+		MaxConnsPerHost:    cfg.Outbound.MaxConnectionsPerHost,
+		TransactionTimeout: cfg.Queue.TransactionTimeout.Duration,
+		MinTransferRate:    cfg.Queue.MinTransferRate,
 	}
 }
 
