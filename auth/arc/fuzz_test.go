@@ -2,8 +2,12 @@ package arc
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"strings"
 	"testing"
+
+	"dmarcgate/auth"
 )
 
 func FuzzParseTags(f *testing.F) {
@@ -83,6 +87,47 @@ func FuzzARCHeader(f *testing.F) {
 		}
 		if len(c.sets) > MaxInstances {
 			t.Fatalf("%d sets", len(c.sets))
+		}
+	})
+}
+
+// FuzzSealHeader seals whatever header a message brings: the lenient
+// instance reader, the A-R splitter and the AAR writer. A set we add is
+// always well formed at an instance of 1 to MaxInstances, and the AAR
+// reads back as the results it was given.
+func FuzzSealHeader(f *testing.F) {
+	f.Add([]byte("ARC-Seal: i=1; a=rsa-sha256; cv=none; d=x; s=y; b=AAAA\r\n"+
+		"Authentication-Results: mx.example; spf=pass (a;b) smtp.mailfrom=x; dkim=none\r\nFrom: a@b\r\n\r\n"), true)
+	f.Add([]byte("ARC-Seal: i=50; cv=pass\r\nAuthentication-Results: mx.example; none\r\n\r\n"), false)
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	s := &Sealer{Domain: "gw.example", Selector: "s1", Key: key}
+	f.Fuzz(func(t *testing.T, header []byte, pass bool) {
+		for _, fl := range auth.HeaderFields(header) {
+			id, results := SplitResults(fl.Value())
+			aar := formatAAR(7, id, results)
+			inst, id2, rest, err := parseAAR(auth.HeaderFields([]byte(aar))[0].Value())
+			if id != "" && !strings.ContainsAny(id, ";") && (err != nil || inst != 7 || id2 != id) {
+				t.Fatalf("AAR %q reads as %d %q %q, %v", aar, inst, id2, rest, err)
+			}
+		}
+		chain := Fail
+		if pass {
+			chain = Pass
+		}
+		set, err := s.Seal(SealInput{Header: header, BodyHash: make([]byte, 32), AuthservID: "mx.example", Chain: chain})
+		if err != nil {
+			return
+		}
+		byInstance := map[int]*Set{}
+		for _, fl := range auth.HeaderFields(set) {
+			if err := addField(byInstance, arcKind(fl.Name), fl); err != nil {
+				t.Fatalf("set %q: %v", set, err)
+			}
+		}
+		for inst, st := range byInstance {
+			if len(byInstance) != 1 || inst < 1 || inst > MaxInstances || st.Seal.Raw == nil || st.AMS.Raw == nil || st.AAR.Raw == nil {
+				t.Fatalf("set %q", set)
+			}
 		}
 	})
 }
