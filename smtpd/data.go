@@ -71,6 +71,7 @@ func (s *session) Data(r io.Reader) error {
 	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
 	v := s.srv.Evaluator.Evaluate(s.ctx, tx, header, spf, dkimOut, arcs.result(s.ctx))
 	reply := s.finish(v, body, header, size)
+	s.noteVerdict(v, reply, size)
 	messageDuration.Observe(time.Since(start).Seconds())
 	return reply
 }

@@ -65,6 +65,7 @@ type Server struct {
 	Verifier  *queue.Verifier // nil: recipients are not probed
 	Recorder  Recorder        // nil: nothing is recorded
 	Holder    Holder          // nil: accepted mail is relayed at once
+	Verdicts  VerdictSink     // nil: no ring of recent verdicts
 	Logger    *slog.Logger
 
 	once      sync.Once

@@ -54,6 +54,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 		return err
 	}
 	reloadOnHangup(ctx, a.tlsCert, log)
+	cons, err := startConsole(a, srv)
+	if err != nil {
+		return err
+	}
+	defer cons.Close() // after the sessions and workers end, before the database closes
 	listeners, err := listenAll(cfg.SMTP.Listen)
 	if err != nil {
 		return err

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"dmarcgate/console"
+	"dmarcgate/console/verdicts"
+	"dmarcgate/reporting"
+	"dmarcgate/smtpd"
+)
+
+// runningConsole is the web console and its ring of recent verdicts.
+type runningConsole struct {
+	ring *verdicts.Ring
+	hs   *http.Server
+	done chan struct{}
+}
+
+// startConsole starts the ring of recent verdicts (fed by srv) and the
+// console on console.listen; with the console off it does nothing.
+func startConsole(a *app, srv *smtpd.Server) (*runningConsole, error) {
+	cfg := a.cfg
+	if !cfg.Console.Enabled() {
+		return &runningConsole{}, nil
+	}
+	ring := verdicts.New(a.db, verdicts.DefaultSize, a.log)
+	c, err := console.New(console.Config{
+		PasswordHash: []byte(cfg.Console.PasswordHash), Secure: cfg.ConsoleTLS(), Hostname: cfg.Hostname,
+		Version: version, Started: time.Now(), Logger: a.log, CertExpiry: a.certExpiry,
+	}, console.Sources{Verdicts: ring, Queue: a.queue, Reports: consoleReports{a.reports, a.failures}, Domains: consoleDomains{a}})
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", cfg.Console.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("console.listen: %w", err)
+	}
+	scheme := "http"
+	if cfg.ConsoleTLS() {
+		l, scheme = tls.NewListener(l, a.tlsCert.tlsConfig()), "https"
+	}
+	ring.Start()
+	srv.Verdicts = ring
+	rc := &runningConsole{ring: ring, hs: c.HTTPServer(), done: make(chan struct{})}
+	go func() {
+		defer close(rc.done)
+		if err := rc.hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("console stopped", "err", err)
+		}
+	}()
+	a.log.Info("console listening", "url", scheme+"://"+l.Addr().String()+"/")
+	return rc, nil
+}
+
+// Close stops the console, then stores the verdicts still pending; serve
+// calls it after the SMTP sessions ended and before the database closes.
+func (rc *runningConsole) Close() {
+	if rc.hs == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rc.hs.Shutdown(ctx) != nil {
+		rc.hs.Close()
+	}
+	<-rc.done
+	rc.ring.Close()
+}
+
+func (a *app) certExpiry() time.Time {
+	if a.tlsCert == nil {
+		return time.Time{}
+	}
+	return a.tlsCert.notAfter()
+}
+
+// consoleReports joins the two reporters for the console.
+type consoleReports struct {
+	*reporting.Reporter
+	failures *reporting.FailureReporter
+}
+
+func (r consoleReports) FailuresPending() (int, error) { return r.failures.Pending() }
+
+// consoleDomains shows `domain status` for our own domains.
+type consoleDomains struct{ a *app }
+
+func (d consoleDomains) List() []string {
+	var out []string
+	for _, dom := range d.a.cfg.InboundReports.Domains {
+		if !strings.HasPrefix(dom, ".") {
+			out = append(out, dom)
+		}
+	}
+	return out
+}
+
+func (d consoleDomains) Status(ctx context.Context, domain string, days int) (string, error) {
+	arg, _ := json.Marshal(domainArgs{Domain: domain, Days: days})
+	var buf bytes.Buffer
+	if err := opDomainStatus(ctx, d.a, &buf, string(arg)); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}

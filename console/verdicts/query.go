@@ -1,0 +1,68 @@
+package verdicts
+
+import (
+	"encoding/binary"
+	"encoding/json"
+
+	"go.etcd.io/bbolt"
+)
+
+// Filter selects verdicts; an empty field matches anything.
+type Filter struct {
+	FromDomain  string // exact, lower-case
+	IP          string // exact
+	Result      string // DMARC result: pass, fail, none, temperror, permerror
+	Disposition string // the outcome (accepted, quarantined, ...) or the action (hold, reject, ...)
+}
+
+func (f *Filter) match(r *Record) bool {
+	return (f.FromDomain == "" || f.FromDomain == r.FromDomain) &&
+		(f.IP == "" || f.IP == r.ClientIP) &&
+		(f.Result == "" || f.Result == r.DMARC) &&
+		(f.Disposition == "" || f.Disposition == r.Outcome || f.Disposition == r.Action || f.Disposition == r.Disposition)
+}
+
+// Recent returns up to limit verdicts that match f, newest first.
+func (r *Ring) Recent(f Filter, limit int) ([]Record, error) {
+	var out []Record
+	err := r.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(ringBucket)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var rec Record
+			if json.Unmarshal(v, &rec) != nil {
+				continue // one damaged entry must not hide the rest
+			}
+			if f.match(&rec) {
+				rec.Seq = binary.BigEndian.Uint64(k)
+				out = append(out, rec)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Get returns the verdict numbered seq.
+func (r *Ring) Get(seq uint64) (*Record, error) {
+	var rec Record
+	err := r.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(ringBucket)
+		if b == nil {
+			return ErrNotFound
+		}
+		v := b.Get(be64(seq))
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	rec.Seq = seq
+	return &rec, nil
+}

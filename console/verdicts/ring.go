@@ -1,0 +1,173 @@
+package verdicts
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"dmarcgate/store"
+)
+
+var (
+	// ringBucket: seq (8 bytes big-endian) -> Record JSON, oldest first.
+	ringBucket = []byte("console.verdicts")
+	// hoursBucket: hour start (Unix seconds, 8 bytes) -> Counts JSON.
+	hoursBucket = []byte("console.verdict_hours")
+)
+
+// ErrNotFound: no verdict with that number (it may have left the ring).
+var ErrNotFound = errors.New("verdicts: not found")
+
+// DefaultSize is how many verdicts the ring keeps.
+const DefaultSize = 10000
+
+// hoursKept: the hourly counts cover the last week and a day.
+const hoursKept = 8 * 24 * time.Hour
+
+// pending bounds the verdicts waiting to be written; past it they are
+// dropped (and counted) rather than slow the SMTP path.
+const pending = 4096
+
+// Ring is the bounded ring. Add never blocks and does no I/O: one writer
+// goroutine stores what was added, many verdicts per transaction, through
+// the database's group commit.
+type Ring struct {
+	db      *store.DB
+	size    uint64
+	log     *slog.Logger
+	in      chan *Record
+	quit    chan struct{}
+	done    chan struct{}
+	stop    sync.Once
+	dropped atomic.Int64
+}
+
+// New makes a ring of size entries (DefaultSize when size <= 0) on db.
+// Start its writer with Start; stop it with Close before closing db.
+func New(db *store.DB, size int, log *slog.Logger) *Ring {
+	if size <= 0 {
+		size = DefaultSize
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Ring{db: db, size: uint64(size), log: log, in: make(chan *Record, pending),
+		quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Add hands a verdict to the writer; when the writer is behind, the
+// verdict is dropped (Dropped counts them).
+func (r *Ring) Add(rec *Record) {
+	select {
+	case r.in <- rec:
+	default:
+		r.dropped.Add(1)
+	}
+}
+
+// Dropped is how many verdicts were not kept because the writer was behind.
+func (r *Ring) Dropped() int64 { return r.dropped.Load() }
+
+// Start runs the writer until Close.
+func (r *Ring) Start() { go r.writer() }
+
+// Close stores what was added so far and stops the writer.
+func (r *Ring) Close() {
+	r.stop.Do(func() { close(r.quit) })
+	<-r.done
+}
+
+func (r *Ring) writer() {
+	defer close(r.done)
+	for {
+		select {
+		case rec := <-r.in:
+			r.write(r.gather(rec))
+		case <-r.quit:
+			for {
+				select {
+				case rec := <-r.in:
+					r.write(r.gather(rec))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// gather takes what else is waiting, up to a batch.
+func (r *Ring) gather(first *Record) []*Record {
+	batch := []*Record{first}
+	for len(batch) < 512 {
+		select {
+		case rec := <-r.in:
+			batch = append(batch, rec)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (r *Ring) write(batch []*Record) {
+	vals := make([][]byte, len(batch))
+	for i, rec := range batch {
+		vals[i], _ = json.Marshal(rec) // a Record always marshals
+	}
+	err := r.db.Commit(context.Background(), func(tx *bbolt.Tx) error {
+		return r.put(tx, batch, vals)
+	})
+	if err != nil {
+		r.dropped.Add(int64(len(batch)))
+		r.log.Warn("console: storing verdicts failed", "n", len(batch), "err", err)
+	}
+}
+
+// put stores a batch, counts it per hour and trims both buckets. It may
+// run more than once (the group commit retries), so it only touches tx.
+func (r *Ring) put(tx *bbolt.Tx, batch []*Record, vals [][]byte) error {
+	b, err := tx.CreateBucketIfNotExists(ringBucket)
+	if err != nil {
+		return err
+	}
+	var seq uint64
+	for _, v := range vals {
+		if seq, err = b.NextSequence(); err != nil {
+			return err
+		}
+		if err := b.Put(be64(seq), v); err != nil {
+			return err
+		}
+	}
+	if seq > r.size {
+		if err := deleteBelow(b, be64(seq-r.size+1)); err != nil {
+			return err
+		}
+	}
+	return countHours(tx, batch)
+}
+
+// deleteBelow removes the keys before limit.
+func deleteBelow(b *bbolt.Bucket, limit []byte) error {
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && string(k) < string(limit); k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func be64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
