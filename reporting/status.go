@@ -89,4 +89,3 @@ func (f *FailureReporter) Pending() (int, error) {
 	})
 	return n, err
 }
-
