@@ -36,6 +36,7 @@ type Config struct {
 	ARC            ARC            `toml:"arc"`
 	InboundReports InboundReports `toml:"inbound_reports"`
 	Console        Console        `toml:"console"`
+	Cluster        Cluster        `toml:"cluster"`
 }
 
 type Log struct {

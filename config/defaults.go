@@ -60,6 +60,7 @@ func Default() *Config {
 			MaxPerHour:              500,
 		},
 		Metrics:        Metrics{Listen: "127.0.0.1:9425"},
+		Cluster:        Cluster{ShipGrace: Duration{defaultShipGrace}},
 		InboundReports: InboundReports{Deliver: true, Retention: Duration{400 * 24 * time.Hour}},
 		ARC:            ARC{Verify: true},
 	}

@@ -12,7 +12,7 @@ import (
 
 // Validate checks required keys, enumerations and addresses.
 func (c *Config) Validate() error {
-	checks := []func() error{c.validateTop, c.validateSMTP, c.validateRelay, c.validateDMARC, c.validateReporting, c.validateARC, c.validateInbound, c.validateConsole}
+	checks := []func() error{c.validateTop, c.validateSMTP, c.validateRelay, c.validateDMARC, c.validateReporting, c.validateARC, c.validateInbound, c.validateConsole, c.validateCluster}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err

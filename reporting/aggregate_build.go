@@ -24,6 +24,18 @@ type reportHeader struct {
 // buildReport assembles the RFC 9990 report of one (period, domain) from
 // its rows (RFC 9990 §2.1).
 func (r *Reporter) buildReport(tx *bbolt.Tx, h reportHeader) (*AggregateReport, error) {
+	rep := r.newReport(h)
+	records, err := r.periodRecords(tx, h)
+	if err != nil {
+		return nil, err
+	}
+	rep.Records = records
+	sortRecords(rep.Records)
+	return rep, nil
+}
+
+// newReport is a report's metadata and policy, without records.
+func (r *Reporter) newReport(h reportHeader) *AggregateReport {
 	rep := &AggregateReport{
 		Metadata: ReportMetadata{
 			OrgName:   r.cfg.OrgName,
@@ -42,43 +54,55 @@ func (r *Reporter) buildReport(tx *bbolt.Tx, h reportHeader) (*AggregateReport, 
 		// RFC 9990 §2.1.4: errors met while processing the policy.
 		rep.Metadata.Error = "rua URIs of schemes other than mailto were ignored: " + strings.Join(h.policy.Ignored, ", ")
 	}
-	records, err := r.periodRecords(tx, h)
-	if err != nil {
-		return nil, err
-	}
-	rep.Records = records
-	sortRecords(rep.Records)
-	return rep, nil
+	return rep
 }
 
-// periodRecords reads the rows of one (period, domain). Rows are stored
-// with "pass" for passing mail; it is shown as the configured
-// pass_disposition, and rows that become equal by that are merged.
+// periodRecords reads the rows of one (period, domain).
 func (r *Reporter) periodRecords(tx *bbolt.Tx, h reportHeader) ([]ReportRecord, error) {
-	var records []ReportRecord
-	index := map[string]int{}
+	m := r.newRecordMerger()
 	prefix := append(periodDomainKey(h.begin, h.policy.Domain), 0)
 	c := tx.Bucket(rowsBucket).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(v) < 8 {
 			return nil, fmt.Errorf("reporting: corrupt row %x", k)
 		}
-		var row rowIdentity
-		if err := json.Unmarshal(v[8:], &row); err != nil {
+		if err := m.add(v[8:], fromBE64(v)); err != nil {
 			return nil, fmt.Errorf("reporting: corrupt row %x: %w", k, err)
 		}
-		if row.Disposition == "pass" && r.cfg.PassDisposition != "pass" {
-			row.Disposition = "none"
-		}
-		_, enc := row.encode()
-		if i, ok := index[string(enc)]; ok {
-			records[i].Row.Count += fromBE64(v)
-			continue
-		}
-		index[string(enc)] = len(records)
-		records = append(records, row.record(fromBE64(v)))
 	}
-	return records, nil
+	return m.records, nil
+}
+
+// recordMerger turns stored rows into report records. Rows are stored
+// with "pass" for passing mail; it is shown as the configured
+// pass_disposition, and rows that become equal by that (or that come
+// from several instances of a cluster) are merged.
+type recordMerger struct {
+	passDisposition string
+	records         []ReportRecord
+	index           map[string]int
+}
+
+func (r *Reporter) newRecordMerger() *recordMerger {
+	return &recordMerger{passDisposition: r.cfg.PassDisposition, index: map[string]int{}}
+}
+
+func (m *recordMerger) add(rowJSON []byte, count int64) error {
+	var row rowIdentity
+	if err := json.Unmarshal(rowJSON, &row); err != nil {
+		return err
+	}
+	if row.Disposition == "pass" && m.passDisposition != "pass" {
+		row.Disposition = "none"
+	}
+	_, enc := row.encode()
+	if i, ok := m.index[string(enc)]; ok {
+		m.records[i].Row.Count += count
+		return nil
+	}
+	m.index[string(enc)] = len(m.records)
+	m.records = append(m.records, row.record(count))
+	return nil
 }
 
 // sortRecords gives a stable, readable order: by source, then by count,

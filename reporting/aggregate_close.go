@@ -20,7 +20,11 @@ func (r *Reporter) closePeriods(ctx context.Context, closeNow bool) ([]*aggState
 	if closeNow {
 		cut = now.Unix()
 	}
-	cut = max(cut, r.openFrom.Load())
+	return r.closeBefore(ctx, max(cut, r.openFrom.Load()), now)
+}
+
+// closeBefore ends every open period that started before cut.
+func (r *Reporter) closeBefore(ctx context.Context, cut int64, now time.Time) ([]*aggState, error) {
 	r.openFrom.Store(cut)
 	var closed []*aggState
 	err := r.db.Commit(ctx, func(tx *bbolt.Tx) error {

@@ -67,6 +67,9 @@ func (r *Reporter) Send(ctx context.Context, closeNow bool) (Summary, error) {
 // advance takes one report as far as it goes now.
 func (r *Reporter) advance(ctx context.Context, st *aggState, sum *Summary) error {
 	if st.State == statePending {
+		if r.cfg.ShipRows {
+			return nil // rows wait for ShipClosed; the report comes back by Adopt
+		}
 		if err := r.generate(ctx, st); err != nil {
 			return err
 		}

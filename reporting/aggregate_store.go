@@ -99,9 +99,17 @@ type aggState struct {
 	Dests   map[string]string `json:"dests,omitempty"` // address -> dest* outcome
 	Retry   time.Time         `json:"retry,omitzero"`  // when an unverified destination is checked again
 	LastErr string            `json:"lastErr,omitempty"`
+	// Adopted: built by a cluster from every instance's rows; keyed by
+	// the end of its period, apart from this instance's own periods.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
-func (s *aggState) key() []byte { return periodDomainKey(s.Begin, s.Domain) }
+func (s *aggState) key() []byte {
+	if s.Adopted {
+		return append(periodDomainKey(s.End+1, s.Domain), 0, 'c')
+	}
+	return periodDomainKey(s.Begin, s.Domain)
+}
 
 // open lists the destinations with no outcome yet.
 func (s *aggState) open() []string {

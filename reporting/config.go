@@ -40,6 +40,10 @@ type Config struct {
 	DKIMDomain, DKIMSelector, DKIMKeyFile string
 	// Hostname is ours: report IDs and Message-IDs use it.
 	Hostname string
+	// ShipRows: this instance is one of a cluster. Closed periods wait to
+	// be shipped (ShipClosed) instead of being reported here; reports
+	// come back built from every instance's rows (Adopt).
+	ShipRows bool
 	Now      func() time.Time
 	Logger   *slog.Logger
 }

@@ -38,6 +38,10 @@ type FailureConfig struct {
 	// woken by a new one (default 1m).
 	SendInterval time.Duration
 
+	// Shared, when set, charges the limits once more for every instance of
+	// a cluster together, before a report is queued.
+	Shared SharedLimits
+
 	Email     string // From: and envelope sender of reports; our reporting address
 	OrgName   string
 	Hostname  string // Message-ID domain

@@ -89,6 +89,11 @@ func (f *FailureReporter) sendEntry(ctx context.Context, key []byte) error {
 	}
 	now := f.cfg.Now()
 	expired := now.Sub(p.Created) > f.cfg.DropAfter
+	if f.cfg.Shared != nil && !p.Shared {
+		if err := f.chargeShared(ctx, key, p, expired); err != nil || !p.Shared {
+			return err
+		}
+	}
 	if p.SPFDomain != "" {
 		p.SPFDNS = f.spfDNS(ctx, p.SPFDomain)
 	}

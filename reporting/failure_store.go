@@ -50,6 +50,8 @@ type pendingFailure struct {
 	// those already queued or given up (unauthorized, suppressed).
 	Dest []string
 	Done []string `json:",omitempty"`
+	// Shared: a cluster's limits (FailureConfig.Shared) were charged.
+	Shared bool `json:",omitempty"`
 }
 
 // remaining lists the destinations not yet handled.

@@ -50,6 +50,7 @@ commands:
                                  manage messages held by dmarc.quarantine = "hold"
   config check                   validate the configuration file (and load the keys it names)
   arc key-record                 print the DNS TXT record that publishes the ARC seal key
+  cluster status                 the instances sharing cluster.postgres, the elected sender, shipping lag
   console password               read a password on stdin, print its bcrypt hash (console.password_hash)
   demo [-v]                      run a gateway, DNS and mail store on 127.0.0.1, send six messages,
                                  show what happens to each and the report it would send
@@ -119,6 +120,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return cmdBackup(ctx, rest, stdout)
 	case "arc":
 		return cmdARC(rest, stdout)
+	case "cluster":
+		return cmdCluster(ctx, rest, stdout)
 	case "console":
 		return cmdConsole(rest, stdin, stdout)
 	case "demo":

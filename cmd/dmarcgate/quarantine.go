@@ -114,7 +114,10 @@ func headerText(v string) string {
 	return b.String()
 }
 
-func opQuarantineList(_ context.Context, a *app, w io.Writer, _ string) error {
+func opQuarantineList(ctx context.Context, a *app, w io.Writer, _ string) error {
+	if a.cluster != nil {
+		return clusterQuarantineList(ctx, a, w)
+	}
 	msgs, err := a.queue.ListHeld()
 	if err != nil {
 		return err
@@ -157,17 +160,20 @@ func heldMessage(q *queue.Queue, id string) (*queue.Message, error) {
 }
 
 func opQuarantineRelease(ctx context.Context, a *app, w io.Writer, id string) error {
-	return changeHeld(ctx, a, w, id, a.queue.Release, "quarantined message released for delivery", "released for delivery")
+	return changeHeld(ctx, a, w, id, "release", a.queue.Release, "quarantined message released for delivery", "released for delivery")
 }
 
 func opQuarantineDelete(ctx context.Context, a *app, w io.Writer, id string) error {
-	return changeHeld(ctx, a, w, id, a.queue.Delete, "quarantined message deleted", "deleted (not delivered, no DSN sent)")
+	return changeHeld(ctx, a, w, id, "delete", a.queue.Delete, "quarantined message deleted", "deleted (not delivered, no DSN sent)")
 }
 
 // changeHeld releases or deletes a held message and logs it, with who
 // asked.
-func changeHeld(ctx context.Context, a *app, w io.Writer, id string, change func(string) error, logMsg, done string) error {
+func changeHeld(ctx context.Context, a *app, w io.Writer, id, action string, change func(string) error, logMsg, done string) error {
 	m, err := heldMessage(a.queue, id)
+	if err != nil && a.cluster != nil {
+		return askHeldElsewhere(ctx, a, w, id, action) // held by another instance, or by none
+	}
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
 	if !a.cfg.Reporting.Enabled {
 		return errors.New("aggregate reporting is disabled (reporting.enabled = false)")
 	}
+	if a.cluster != nil {
+		return clusterReportsSend(ctx, a, w)
+	}
 	sum, err := a.reports.Send(ctx, true)
 	fmt.Fprintf(w, "closed %d, generated %d, queued %d report messages to %d destinations, skipped %d, waiting %d, dropped %d\n",
 		sum.Closed, sum.Generated, sum.Enqueued, sum.Recipients, sum.Skipped, sum.Deferred, sum.Dropped)

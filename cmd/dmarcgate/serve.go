@@ -75,7 +75,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 	}
 	a.queue.Start(ctx)
 	var bg sync.WaitGroup // report schedulers, quarantine expiry, inbound reports; they end with ctx
-	bg.Add(4)
+	bg.Add(5)
+	go func() { defer bg.Done(); runCluster(ctx, a) }()
 	go func() { defer bg.Done(); expireHeld(ctx, a) }()
 	go func() { defer bg.Done(); a.reports.Run(ctx) }()
 	go func() { defer bg.Done(); a.failures.Run(ctx) }()

@@ -15,6 +15,7 @@ import (
 
 	"dmarcgate/auth"
 	"dmarcgate/auth/arc"
+	"dmarcgate/cluster"
 	"dmarcgate/config"
 	"dmarcgate/inbound"
 	"dmarcgate/policy"
@@ -36,9 +37,10 @@ type app struct {
 	eval     *smtpd.Evaluator
 	reports  *reporting.Reporter
 	failures *reporting.FailureReporter
-	inbound  *inbound.Store  // the reports other receivers send about our domains
-	intake   *inbound.Intake // reads them as they arrive
-	tlsCert  *certificate    // STARTTLS, set by smtpServer when configured
+	inbound  *inbound.Store   // the reports other receivers send about our domains
+	intake   *inbound.Intake  // reads them as they arrive
+	tlsCert  *certificate     // STARTTLS, set by smtpServer when configured
+	cluster  *cluster.Cluster // the database shared with other instances; nil alone
 }
 
 const dbFile = "dmarcgate.db"
@@ -156,12 +158,21 @@ func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app
 		db.Close()
 		return nil, err
 	}
-	fr, err = reporting.NewFailureReporter(db, q, res, rep, failureConfig(cfg, log))
+	cl, err := openCluster(cfg, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep, failures: fr}
+	fcfg := failureConfig(cfg, log)
+	if cl != nil {
+		fcfg.Shared = cl
+	}
+	fr, err = reporting.NewFailureReporter(db, q, res, rep, fcfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, res: res, db: db, queue: q, checker: checker, eval: eval, reports: rep, failures: fr, cluster: cl}
 	if err := a.openInbound(); err != nil {
 		db.Close()
 		return nil, err
@@ -228,6 +239,7 @@ func reportingConfig(cfg *config.Config, log *slog.Logger) reporting.Config {
 		DKIMSelector:            r.DKIM.Selector,
 		DKIMKeyFile:             r.DKIM.KeyFile,
 		Hostname:                cfg.Hostname,
+		ShipRows:                cfg.Cluster.Enabled(),
 		Logger:                  log,
 	}
 }
@@ -258,6 +270,9 @@ func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) qu
 }
 
 func (a *app) Close() error {
+	if a.cluster != nil {
+		a.cluster.Close()
+	}
 	return a.db.Close()
 }
 
