@@ -20,6 +20,9 @@ import (
 // RequestCut asks every instance to close its open period now; it
 // returns the cut (Unix seconds, PostgreSQL's clock).
 func (c *Cluster) RequestCut(ctx context.Context) (int64, error) {
+	if err := c.ready(ctx); err != nil {
+		return 0, err
+	}
 	var cut int64
 	err := c.pool.QueryRow(ctx, `INSERT INTO dg_cuts (cut) VALUES (floor(extract(epoch FROM now()))::bigint)
 		ON CONFLICT (cut) DO UPDATE SET cut = EXCLUDED.cut RETURNING cut`).Scan(&cut)

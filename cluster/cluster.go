@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,7 +32,7 @@ type Config struct {
 	// 15s): a crashed sender is replaced within it.
 	LeaseTTL time.Duration
 	// LiveAfter: an instance not seen for this long is not waited for
-	// (default 30s).
+	// (default 20s).
 	LiveAfter time.Duration
 	Logger    *slog.Logger
 }
@@ -47,7 +48,7 @@ func (c *Config) setDefaults() error {
 		c.LeaseTTL = 15 * time.Second
 	}
 	if c.LiveAfter <= 0 {
-		c.LiveAfter = 30 * time.Second
+		c.LiveAfter = 20 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -57,9 +58,10 @@ func (c *Config) setDefaults() error {
 
 // Cluster is this instance's handle on the shared database.
 type Cluster struct {
-	cfg  Config
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	cfg      Config
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	migrated atomic.Bool
 }
 
 // Open prepares the connection pool. It does not wait for PostgreSQL:

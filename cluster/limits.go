@@ -18,6 +18,9 @@ const limitsLock = 0x646d617263676c6d
 // all per clock hour. It returns the destinations admitted.
 func (c *Cluster) AdmitFailure(ctx context.Context, domain, ip string, dests []string, at time.Time,
 	perSource time.Duration, perDestDay, perHour int) ([]string, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	var admitted []string
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		admitted = nil

@@ -94,6 +94,9 @@ func (c *Cluster) runHeldActions(ctx context.Context, held Held) error {
 
 // ListHeld lists the held messages of every instance, oldest first.
 func (c *Cluster) ListHeld(ctx context.Context) ([]HeldMessage, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := c.pool.Query(ctx, `SELECT queue_id, instance, mail_from, from_header, subject, received_at, size
 		FROM dg_held ORDER BY received_at, queue_id`)
 	if err != nil {
@@ -110,6 +113,9 @@ var ErrNoHeld = errors.New("cluster: no held message")
 
 // HeldBy names the instance that holds id.
 func (c *Cluster) HeldBy(ctx context.Context, id string) (string, error) {
+	if err := c.ready(ctx); err != nil {
+		return "", err
+	}
 	var inst string
 	err := c.pool.QueryRow(ctx, `SELECT instance FROM dg_held WHERE queue_id = $1`, id).Scan(&inst)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -12,9 +12,9 @@ import (
 func (c *Cluster) Run(ctx context.Context, rep Reports, held Held, interval time.Duration) {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
-	migrated, down := false, false
+	down := false
 	for {
-		err := c.step(ctx, rep, held, interval, &migrated)
+		err := c.step(ctx, rep, held, interval)
 		switch {
 		case err != nil && ctx.Err() == nil && !down:
 			c.log.Warn("cluster: PostgreSQL unavailable; mail is still taken, reports wait", "err", err)
@@ -35,14 +35,11 @@ func (c *Cluster) Run(ctx context.Context, rep Reports, held Held, interval time
 }
 
 // step is one tick's work.
-func (c *Cluster) step(ctx context.Context, rep Reports, held Held, interval time.Duration, migrated *bool) error {
+func (c *Cluster) step(ctx context.Context, rep Reports, held Held, interval time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, max(10*time.Second, 5*c.cfg.Tick))
 	defer cancel()
-	if !*migrated {
-		if err := c.Migrate(ctx); err != nil {
-			return err
-		}
-		*migrated = true
+	if err := c.ready(ctx); err != nil {
+		return err
 	}
 	if err := c.heartbeat(ctx); err != nil {
 		return err

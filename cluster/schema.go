@@ -103,6 +103,22 @@ const migrateLock = 0x646d617263676174
 // instances starting together apply each migration once. A database
 // newer than this build is refused.
 func (c *Cluster) Migrate(ctx context.Context) error {
+	err := c.migrate(ctx)
+	if err == nil {
+		c.migrated.Store(true)
+	}
+	return err
+}
+
+// ready migrates once per process, before the first use of the schema.
+func (c *Cluster) ready(ctx context.Context) error {
+	if c.migrated.Load() {
+		return nil
+	}
+	return c.Migrate(ctx)
+}
+
+func (c *Cluster) migrate(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
 			return err

@@ -209,5 +209,5 @@ func printClusterStatus(w io.Writer, st *cluster.Status) {
 
 // withRequester names who asked, for the log lines of the change.
 func withRequester(ctx context.Context, who string) context.Context {
-	return context.WithValue(ctx, peerKey{}, who)
+	return context.WithValue(ctx, peerKey{}, peerInfo{desc: who})
 }
