@@ -35,7 +35,7 @@ func startConsole(a *app, srv *smtpd.Server) (*runningConsole, error) {
 	ring := verdicts.New(a.db, verdicts.DefaultSize, a.log)
 	c, err := console.New(console.Config{
 		PasswordHash: []byte(cfg.Console.PasswordHash), Secure: cfg.ConsoleTLS(), Hostname: cfg.Hostname,
-		Version: version, Started: time.Now(), Logger: a.log, CertExpiry: a.certExpiry,
+		Version: buildVersion(), Started: time.Now(), Logger: a.log, CertExpiry: a.certExpiry,
 	}, console.Sources{Verdicts: ring, Queue: a.queue, Reports: consoleReports{a.reports, a.failures}, Domains: consoleDomains{a}})
 	if err != nil {
 		return nil, err
