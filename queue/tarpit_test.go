@@ -2,7 +2,6 @@ package queue
 
 import (
 	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +107,3 @@ func hostileResolver(t *testing.T) resolver.Resolver {
 	}
 	return res
 }
-
-func portString(p int) string { return strconv.Itoa(p) }
