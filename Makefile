@@ -19,7 +19,7 @@ BENCH_REPORT_ROWS ?= 100
 # the direct rate at C=50, what authentication costs at C=20).
 BENCH_ROUNDS ?= 5
 
-.PHONY: all build run demo test vet fmt-check lint fuzz fuzz-short bench clean
+.PHONY: all build run demo test vet fmt-check lint fuzz fuzz-short bench bench-cluster clean
 
 all: build
 
@@ -81,6 +81,15 @@ bench: build
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./resolver ./auth ./policy ./queue ./store ./cmd/dmarcgate
 	$(GO) run ./cmd/reportbench -gateway ./$(BIN) -reports $(BENCH_REPORTS) -rows $(BENCH_REPORT_ROWS)
+	@$(MAKE) --no-print-directory bench-cluster
+
+# What cluster.postgres costs at C=50, on a throwaway PostgreSQL server
+# (Debian's postgresql package; skipped with a line when it is missing).
+bench-cluster: build
+	$(GO) build -o bin/dmarcload ./cmd/dmarcload
+	@env=$$(.ci/postgres-start 2>/dev/null) || { echo "bench: no PostgreSQL (apt-get install postgresql): cluster run skipped"; exit 0; }; \
+	export $$env; ./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) \
+	  -cluster-cost "$$DMARCGATE_TEST_POSTGRES"; rc=$$?; .ci/postgres-start stop "$$DMARCGATE_TEST_POSTGRES_DIR"; exit $$rc
 
 clean:
 	rm -rf bin var

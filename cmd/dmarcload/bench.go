@@ -42,7 +42,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	defer sink.Close()
 	var dnsAddr string
 	if !o.directOnly {
-		zone, err := buildZone(o.domains, keys)
+		zone, err := buildZone(o.domains, keys, o.clusterCost != "")
 		if err != nil {
 			return err
 		}
@@ -64,8 +64,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		rounds = append(rounds, r)
 	}
-	if len(rounds) > 1 || o.authCost {
-		tab.notes(roundsSummary(rounds))
+	if len(rounds) > 1 || o.authCost || o.clusterCost != "" {
+		tab.notes(roundsSummary(rounds, costLabel(o)))
 	}
 	return nil
 }
@@ -100,12 +100,20 @@ func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, si
 	}
 	runs := []gatewayFigures{{label: gatewayLabel(o)}}
 	loads := []*workload{w}
+	opts := []options{o}
 	if signed != nil {
 		runs = append(runs, gatewayFigures{label: "gateway+auth"})
 		loads = append(loads, signed)
+		opts = append(opts, o)
+	}
+	if o.clusterCost != "" {
+		alone, clustered := o, o
+		alone.reports, clustered.reports, clustered.clusterDSN = true, true, o.clusterCost
+		runs = []gatewayFigures{{label: "gateway+reports"}, {label: "gateway+cluster"}}
+		loads, opts = []*workload{w, w}, []options{alone, clustered}
 	}
 	for i := range runs {
-		gw, err := gatewayRun(ctx, o, sink, dnsAddr, loads[i], stderr)
+		gw, err := gatewayRun(ctx, opts[i], sink, dnsAddr, loads[i], stderr)
 		if err != nil {
 			return r, err
 		}
@@ -122,7 +130,7 @@ func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, si
 
 // roundsSummary gives the medians over the rounds: this machine's speed
 // drifts, and a median of interleaved runs drifts least.
-func roundsSummary(rounds []round) []string {
+func roundsSummary(rounds []round, costOf string) []string {
 	n := len(rounds)
 	direct := make([]float64, n)
 	for i, r := range rounds {
@@ -147,10 +155,18 @@ func roundsSummary(rounds []round) []string {
 		for i, r := range rounds {
 			costs[i] = 100 * (1 - r.gateways[1].rate/r.gateways[0].rate)
 		}
-		lines = append(lines, fmt.Sprintf("authentication costs %.1f%% of the gateway's throughput, median of %d rounds (each: %s)",
-			median(costs), n, joinFormatted("%.1f%%", costs)))
+		lines = append(lines, fmt.Sprintf("%s costs %.1f%% of the gateway's throughput, median of %d rounds (each: %s)",
+			costOf, median(costs), n, joinFormatted("%.1f%%", costs)))
 	}
 	return lines
+}
+
+// costLabel names what the second gateway run of a round adds.
+func costLabel(o options) string {
+	if o.clusterCost != "" {
+		return "cluster.postgres"
+	}
+	return "authentication"
 }
 
 // median of xs (the mean of the middle two for an even count).

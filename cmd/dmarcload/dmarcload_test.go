@@ -298,7 +298,7 @@ func TestSignedMessagesVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zone, err := buildZone(o.domains, keys)
+	zone, err := buildZone(o.domains, keys, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +567,7 @@ func TestRoundsSummary(t *testing.T) {
 		{summary{rate: 2000}, []gatewayFigures{fig("gateway", 500, 12*time.Millisecond), fig("gateway+auth", 450, 14*time.Millisecond)}},
 		{summary{rate: 1500}, []gatewayFigures{fig("gateway", 600, 30*time.Millisecond), fig("gateway+auth", 300, 40*time.Millisecond)}},
 	}
-	got := strings.Join(roundsSummary(rounds), "\n")
+	got := strings.Join(roundsSummary(rounds, "authentication"), "\n")
 	for _, want := range []string{
 		"median of 3 rounds: direct 1500 msgs/s",
 		"median of 3 rounds: gateway 500 msgs/s, 0.400x direct (each: 0.400 0.250 0.400), p99 12.0ms",

@@ -28,6 +28,8 @@ type gatewaySetup struct {
 	maxConns int // per client IP: the load all comes from 127.0.0.1
 	// tlsCert and tlsKey, when set, make the gateway offer STARTTLS.
 	tlsCert, tlsKey string
+	reports         bool   // aggregate reports on
+	postgres        string // cluster.postgres, when set
 }
 
 // configText is the gateway's configuration for a load run: everything on
@@ -58,14 +60,24 @@ address = %q
 smarthost = %q
 
 [reporting]
-enabled = false
+enabled = %t
+org_name = "Bench"
+email = "dmarc-reports@mx.bench.example"
 
 [failure_reports]
 enabled = false
 
 [metrics]
 listen = ""
-`, filepath.Join(g.dir, "state"), acceptDomain, g.maxConns, g.maxConns, g.tlsCert, g.tlsKey, g.dns, g.relay, g.outbound)
+`, filepath.Join(g.dir, "state"), acceptDomain, g.maxConns, g.maxConns, g.tlsCert, g.tlsKey, g.dns, g.relay, g.outbound, g.reports) + g.clusterText()
+}
+
+// clusterText is the [cluster] section, when the run has one.
+func (g gatewaySetup) clusterText() string {
+	if g.postgres == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n[cluster]\npostgres = %q\ninstance = \"bench\"\n", g.postgres)
 }
 
 // gateway is a running dmarcgate subprocess.

@@ -58,7 +58,8 @@ func gatewayRun(ctx context.Context, o options, sink sink, dnsAddr string, w *wo
 		return nil, err
 	}
 
-	setup := gatewaySetup{dir: dir, relay: sink.Addr(), outbound: outbound.Addr(), dns: dnsAddr, maxConns: o.c + 10}
+	setup := gatewaySetup{dir: dir, relay: sink.Addr(), outbound: outbound.Addr(), dns: dnsAddr, maxConns: o.c + 10,
+		reports: o.reports, postgres: o.clusterDSN}
 	if o.tls {
 		if setup.tlsCert, setup.tlsKey, err = writeSelfSigned(dir, "mx.bench.example"); err != nil {
 			return nil, err

@@ -55,6 +55,11 @@ type options struct {
 	rounds     int    // how many times the runs are repeated
 	authCost   bool   // each round: the gateway without and with DKIM
 	keep       bool   // keep the gateway's temporary directory
+	// clusterCost is a PostgreSQL URL: each round runs the gateway with
+	// aggregate reports on, alone and with cluster.postgres set to it.
+	clusterCost string
+	reports     bool   // this run: aggregate reports on (rua= published)
+	clusterDSN  string // this run: cluster.postgres
 
 	sinkInProcess bool // run the sink in this process, not in its own
 }
@@ -103,6 +108,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat the runs, interleaved, and print their medians")
 	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")
 	fs.BoolVar(&o.sinkInProcess, "sink-in-process", false, "run the sink inside dmarcload rather than in a process of its own; the direct run then skips the process switch that every real downstream costs (for comparison with earlier figures)")
+	fs.StringVar(&o.clusterCost, "cluster-cost", "", "PostgreSQL URL: run the gateway with aggregate reports on, alone and with cluster.postgres set, in each round, and print what the cluster costs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the gateway's temporary directory (config, state, log)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -133,6 +139,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
 	case o.authCost && (o.auth || o.spoofed > 0 || o.directOnly):
 		return errors.New("-auth-cost runs both kinds itself: it takes no -auth, -spoofed or -direct-only")
+	case o.clusterCost != "" && (o.authCost || o.directOnly):
+		return errors.New("-cluster-cost takes no -auth-cost or -direct-only")
 	}
 	return nil
 }

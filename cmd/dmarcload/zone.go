@@ -14,15 +14,19 @@ import (
 const spfLoopback = "v=spf1 ip4:127.0.0.0/8 -all"
 
 // buildZone publishes, for each sender domain, SPF for 127.0.0.0/8,
-// DMARC p=reject and, when keys is not nil, the DKIM key at
+// DMARC p=reject (with rua= when rua) and, when keys is not nil, the DKIM key at
 // sel._domainkey (RFC 6376 §3.6.2.1); and SPF for the spoofer's envelope
 // domain, which has no DMARC record of its own.
-func buildZone(domains int, keys []*rsa.PrivateKey) (resolvertest.Zone, error) {
+func buildZone(domains int, keys []*rsa.PrivateKey, rua bool) (resolvertest.Zone, error) {
 	zone := resolvertest.Zone{}
 	for i := range domains {
 		d := senderDomain(i) + "."
 		zone[d] = []string{txt(d, spfLoopback)}
-		zone["_dmarc."+d] = []string{txt("_dmarc."+d, "v=DMARC1; p=reject")}
+		record := "v=DMARC1; p=reject"
+		if rua { // aggregate rows are recorded only for a domain that asks for reports
+			record += "; rua=mailto:agg@" + senderDomain(i)
+		}
+		zone["_dmarc."+d] = []string{txt("_dmarc."+d, record)}
 		if keys != nil {
 			der, err := x509.MarshalPKIXPublicKey(&keys[i].PublicKey)
 			if err != nil {
