@@ -9,12 +9,12 @@ import (
 // heartbeat, the cuts, shipping closed periods, and, on the elected
 // sender, building reports and handing them over. Every step is retried
 // at the next tick when PostgreSQL is away; nothing here blocks mail.
-func (c *Cluster) Run(ctx context.Context, rep Reports, held Held, interval time.Duration) {
+func (c *Cluster) Run(ctx context.Context, local Local) {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	down := false
 	for {
-		err := c.step(ctx, rep, held, interval)
+		err := c.step(ctx, local)
 		switch {
 		case err != nil && ctx.Err() == nil && !down:
 			c.log.Warn("cluster: PostgreSQL unavailable; mail is still taken, reports wait", "err", err)
@@ -34,8 +34,17 @@ func (c *Cluster) Run(ctx context.Context, rep Reports, held Held, interval time
 	}
 }
 
+// Local is this instance as the cluster sees it.
+type Local struct {
+	Reports  Reports
+	Held     Held    // nil: the quarantine is not shared
+	Inbound  Inbound // nil: no inbound reports
+	Interval time.Duration
+}
+
 // step is one tick's work.
-func (c *Cluster) step(ctx context.Context, rep Reports, held Held, interval time.Duration) error {
+func (c *Cluster) step(ctx context.Context, local Local) error {
+	rep, held, interval := local.Reports, local.Held, local.Interval
 	ctx, cancel := context.WithTimeout(ctx, max(10*time.Second, 5*c.cfg.Tick))
 	defer cancel()
 	if err := c.ready(ctx); err != nil {
@@ -52,6 +61,11 @@ func (c *Cluster) step(ctx context.Context, rep Reports, held Held, interval tim
 	}
 	if held != nil {
 		if err := c.syncHeld(ctx, held); err != nil {
+			return err
+		}
+	}
+	if local.Inbound != nil {
+		if err := c.syncInbound(ctx, local.Inbound); err != nil {
 			return err
 		}
 	}

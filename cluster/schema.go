@@ -91,6 +91,18 @@ var migrations = []string{
 		done_at      timestamptz,
 		result       text
 	);`,
+	// 2: report mail about our own domains, shared by every instance.
+	`CREATE TABLE dg_inbound_mail (
+		id         bigserial PRIMARY KEY,
+		instance   text  NOT NULL,
+		digest     bytea NOT NULL UNIQUE,
+		data       bytea NOT NULL,
+		shipped_at timestamptz NOT NULL DEFAULT now()
+	);
+	CREATE TABLE dg_inbound_cursor (
+		instance text PRIMARY KEY,
+		last_id  bigint NOT NULL
+	);`,
 }
 
 // SchemaVersion is the version this build migrates to.

@@ -38,6 +38,9 @@ type Intake struct {
 	Addresses []string // lower case
 	Deliver   bool
 	Log       *slog.Logger
+	// Share keeps each readable report mail in an outbox for the other
+	// instances of a cluster (Store.ShipOutbox).
+	Share bool
 
 	wake chan struct{}
 }
@@ -149,6 +152,10 @@ func (in *Intake) take(ctx context.Context, id string) {
 	logResult(log, res)
 	if err := in.letGo(id, res); err != nil {
 		log.Error("inbound reports: releasing the message", "err", err)
+		return
+	}
+	if in.Share && res.Err == nil {
+		in.doneShared(ctx, id, data, log)
 		return
 	}
 	in.done(ctx, id, log)

@@ -13,6 +13,7 @@ var (
 	domainsBucket  = []byte("domains")   // domain -> "" (the domains with data)
 	failuresBucket = []byte("failure")   // domain 0 unix(8) digest(8) -> sample (JSON)
 	pendingBucket  = []byte("pending")   // queue ID -> "" (mail awaiting intake)
+	outboxBucket   = []byte("outbox")    // sequence -> report mail to share with a cluster
 )
 
 // reportKey orders reports by domain, then day, so that "domain, day

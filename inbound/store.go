@@ -37,7 +37,7 @@ func NewStore(ctx context.Context, db *store.DB, domains Domains) (*Store, error
 		if err != nil {
 			return err
 		}
-		for _, name := range [][]byte{reportsBucket, seenBucket, domainsBucket, failuresBucket, pendingBucket} {
+		for _, name := range [][]byte{reportsBucket, seenBucket, domainsBucket, failuresBucket, pendingBucket, outboxBucket} {
 			if _, err := root.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

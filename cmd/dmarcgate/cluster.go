@@ -36,7 +36,10 @@ func runCluster(ctx context.Context, a *app) {
 	if a.cluster == nil {
 		return
 	}
-	a.cluster.Run(ctx, clusterReports{a.reports, a.queue}, clusterHeld{a}, a.cfg.Reporting.Interval.Duration)
+	a.cluster.Run(ctx, cluster.Local{
+		Reports: clusterReports{a.reports, a.queue}, Held: clusterHeld{a}, Inbound: a.inbound,
+		Interval: a.cfg.Reporting.Interval.Duration,
+	})
 }
 
 // clusterReports is the reporter with the question only the queue answers.

@@ -188,3 +188,45 @@ func TestClusterFailureReportLimitHoldsAcrossInstances(t *testing.T) {
 		t.Fatalf("%d failure reports for one source over three instances, want 1 (what one instance sends)", n)
 	}
 }
+
+func TestClusterInboundReportsReachEveryInstance(t *testing.T) {
+	s := newSite(t, pgtest.Database(t), 2, func(_ int, c *config.Config) {
+		c.InboundReports.Addresses = []string{reportAddr}
+		c.InboundReports.Domains = []string{"example.org"}
+	})
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	xml := aggregateXML(false, "google.com", "g-shared", "example.org", day,
+		aggRow{ip: "192.0.2.10", count: 42, dkim: "pass", spf: "pass", dkimDomain: "example.org", spfDomain: "example.org"})
+	mail := reportMail("noreply@good.example", reportAddr, "Report Domain: example.org Submitter: google.com Report-ID: g-shared",
+		"application/gzip", "google.com!example.org!1!2.xml.gz", gzipBytes(t, xml))
+	knows := func(h *harness) bool {
+		out, err := runCmd(t, h, "domain", "status", "example.org", "--json", "--days", "7")
+		return err == nil && strings.Contains(out, `"messages": 42,`)
+	}
+	// The reporter picks mx1: mx2 knows the report too.
+	if knows(s.nodes[1]) {
+		t.Fatal("mx2 knows the report before it was sent")
+	}
+	if err := s.nodes[0].send("noreply@good.example", []string{reportAddr}, mail); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range s.nodes {
+		waitFor(t, 20*time.Second, h.cfg.Cluster.Instance+" knows the report", func() bool { return knows(h) })
+	}
+	if !strings.Contains(s.nodes[1].logs.String(), "filed report mail taken by other instances") {
+		t.Error("mx2 did not get the report from mx1")
+	}
+	// A repeat to mx2 is kept once, there and on mx1.
+	if err := s.nodes[1].send("noreply@good.example", []string{reportAddr}, mail); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "mx2 read the repeat", func() bool {
+		return strings.Contains(s.nodes[1].logs.String(), "example.org:duplicate")
+	})
+	time.Sleep(2 * time.Second)
+	for _, h := range s.nodes {
+		if !knows(h) {
+			t.Errorf("%s counts the repeated report twice", h.cfg.Cluster.Instance)
+		}
+	}
+}

@@ -23,6 +23,7 @@ func (a *app) openInbound() error {
 	}
 	a.inbound = st
 	a.intake = inbound.NewIntake(st, a.queue, ir.Addresses, ir.Deliver, a.log)
+	a.intake.Share = a.cfg.Cluster.Enabled()
 	return nil
 }
 
