@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"dmarcgate/cluster"
 	"dmarcgate/config"
 	"dmarcgate/internal/pgtest"
 	"dmarcgate/resolver/resolvertest"
@@ -122,7 +123,7 @@ func TestClusterSendsOneReportPerDomainFromEveryInstance(t *testing.T) {
 	})
 	out, _ = runCmd(t, s.nodes[0], "cluster", "status")
 	t.Logf("cluster status:\n%s", out)
-	if !strings.Contains(out, "schema version 1") || !regexp.MustCompile(`sender: mx\d`).MatchString(out) {
+	if !strings.Contains(out, fmt.Sprintf("schema version %d (this build: %[1]d)", cluster.SchemaVersion())) || !regexp.MustCompile(`sender: mx\d`).MatchString(out) {
 		t.Errorf("cluster status does not show the schema and the sender:\n%s", out)
 	}
 }
