@@ -19,6 +19,7 @@ func TestARCSealKeys(t *testing.T) {
 		{"selector with a semicolon", "seal_domain = \"example.org\"\nseal_selector = \"s1;x\"\nseal_key_file = \"/k.pem\"\n", "arc.seal_selector", false},
 		{"empty label", "seal_domain = \"example..org\"\nseal_selector = \"s1\"\nseal_key_file = \"/k.pem\"\n", "arc.seal_domain", false},
 		{"unknown key", "seal_algorithm = \"rsa\"\n", "arc.seal_algorithm", false},
+		{"sealing without verifying", "verify = false\nseal_domain = \"example.org\"\nseal_selector = \"s1\"\nseal_key_file = \"/k.pem\"\n", "arc.seal_domain", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

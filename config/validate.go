@@ -278,6 +278,9 @@ func (c *Config) validateARC() error {
 	if a.SealSelector != "" && !isDNSName(a.SealSelector) {
 		return bad("arc.seal_selector", "%q is not a selector (letters, digits, \"-\", dot-separated)", a.SealSelector)
 	}
+	if a.SealDomain != "" && !a.Verify {
+		return bad("arc.seal_domain", "sealing needs arc.verify = true: the seal's cv= says how the chain validated")
+	}
 	return a.validateTrusted()
 }
 

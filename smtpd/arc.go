@@ -33,6 +33,10 @@ type arcFeed struct {
 	header  func() []byte
 	check   *arc.Check
 	written int64
+	// seal: hash the body for a set of ours too (sealBody), sharing the
+	// chain's hasher where the canonicalization is the same.
+	seal     bool
+	sealBody *arc.BodyHasher
 }
 
 func (f *arcFeed) Write(p []byte) (int, error) {
@@ -43,13 +47,29 @@ func (f *arcFeed) Write(p []byte) (int, error) {
 		return f.check.Write(p)
 	}
 	if h := f.header(); headerComplete(h) {
-		f.check = f.v.Begin(h)
+		f.begin(h)
 		if off := int64(len(h)) - f.written; off >= 0 && off <= int64(len(p)) {
 			_, _ = f.check.Write(p[off:])
 		}
 	}
 	f.written += int64(len(p))
 	return len(p), nil
+}
+
+func (f *arcFeed) begin(header []byte) {
+	f.check = f.v.Begin(header)
+	if f.seal {
+		f.sealBody = f.check.SealBody()
+	}
+}
+
+// sealHash is the body hash a set of ours signs; nil when not sealing.
+// It is read after result.
+func (f *arcFeed) sealHash() []byte {
+	if f.sealBody == nil {
+		return nil
+	}
+	return f.sealBody.Sum()
 }
 
 // headerComplete: the captured header ends with its empty line.
@@ -65,7 +85,7 @@ func (f *arcFeed) result(ctx context.Context) *arc.Result {
 		return nil
 	}
 	if f.check == nil {
-		f.check = f.v.Begin(f.header())
+		f.begin(f.header())
 	}
 	r := f.check.Finish(ctx)
 	arcResults.WithLabelValues(string(r.Status)).Inc()

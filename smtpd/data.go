@@ -50,7 +50,7 @@ func (s *session) Data(r io.Reader) error {
 	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, kept)
 	// The ARC chain is validated in the same pass, from the header the
 	// DKIM verifier keeps: each body canonicalization hashed once.
-	arcs := &arcFeed{v: s.srv.Evaluator.ARC, header: dkim.Header}
+	arcs := &arcFeed{v: s.srv.Evaluator.ARC, header: dkim.Header, seal: s.srv.Sealer != nil}
 	buf := copyBuffers.Get().(*[]byte)
 	var tail messageTail
 	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, arcs, body, &tail), *buf)
@@ -70,7 +70,7 @@ func (s *session) Data(r io.Reader) error {
 	spf := <-s.spf
 	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
 	v := s.srv.Evaluator.Evaluate(s.ctx, tx, header, spf, dkimOut, arcs.result(s.ctx))
-	reply := s.finish(v, body, header, size)
+	reply := s.finish(v, body, header, size, s.sealSet(v, header, arcs))
 	s.noteVerdict(v, reply, size)
 	messageDuration.Observe(time.Since(start).Seconds())
 	return reply
@@ -79,7 +79,7 @@ func (s *session) Data(r io.Reader) error {
 // finish acts on the verdict: enqueue (deliver, quarantine, hold), record
 // and refuse (reject), or refuse without a record (tempfail, bad From,
 // malformed header).
-func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64) *smtp.SMTPError {
+func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64, arcSet []byte) *smtp.SMTPError {
 	log := s.logMessage(v, size)
 	switch v.Action {
 	case ActionBadFrom, ActionTempFail, ActionMalformed:
@@ -97,7 +97,7 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 		log.Info("message rejected", slog.Int("reply", v.Reply.Code))
 		return v.Reply
 	}
-	m := s.message(v, header)
+	m := s.message(v, header, arcSet)
 	ev := s.event(v, header, body)
 	ev.QueueID = m.ID
 	var extra func(tx *bolt.Tx) error
@@ -116,8 +116,9 @@ func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64
 }
 
 // message builds the queue entry: the envelope as the client gave it, our
-// trace and Authentication-Results fields first, forged A-R fields omitted.
-func (s *session) message(v *Verdict, header []byte) *queue.Message {
+// trace and Authentication-Results fields first, forged A-R fields omitted;
+// our ARC set, if any, between them.
+func (s *session) message(v *Verdict, header []byte, arcSet []byte) *queue.Message {
 	now := time.Now()
 	id := queue.NewID()
 	rcpts := make([]string, len(s.rcpts))
@@ -132,8 +133,8 @@ func (s *session) message(v *Verdict, header []byte) *queue.Message {
 	// Our Authentication-Results goes on top (RFC 8601 §5), where filters
 	// and MUAs look for the receiving MX's verdict, as Postfix with
 	// OpenDKIM/OpenDMARC milters places it; our Received follows.
-	prefix := make([]byte, 0, len(received)+len(v.AuthResults)+len(quarantine)+2)
-	prefix = append(append(prefix, v.AuthResults...), received...)
+	prefix := make([]byte, 0, len(received)+len(v.AuthResults)+len(arcSet)+len(quarantine)+2)
+	prefix = append(append(append(prefix, v.AuthResults...), arcSet...), received...)
 	if quarantine != "" {
 		prefix = append(append(prefix, quarantine...), "\r\n"...)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	bolt "go.etcd.io/bbolt"
 
+	"dmarcgate/auth/arc"
 	"dmarcgate/queue"
 	"dmarcgate/reporting"
 	"dmarcgate/store"
@@ -66,6 +67,7 @@ type Server struct {
 	Recorder  Recorder        // nil: nothing is recorded
 	Holder    Holder          // nil: accepted mail is relayed at once
 	Verdicts  VerdictSink     // nil: no ring of recent verdicts
+	Sealer    *arc.Sealer     // nil: relayed mail gets no ARC set of ours
 	Logger    *slog.Logger
 
 	once      sync.Once

@@ -207,3 +207,18 @@ func checkSeals(sets []*Set) error {
 	}
 	return nil
 }
+
+// SealBody returns the hasher of the body that a set of ours signs
+// (relaxed, whole body, SHA-256), sharing the chain's when its AMSs use
+// the same: the body is hashed once however many need it. Call it before
+// the body is written; Sum it after Finish.
+func (c *Check) SealBody() *BodyHasher {
+	for _, h := range c.hashers {
+		if h.canon == Relaxed && h.limit < 0 {
+			return h.h
+		}
+	}
+	h := &bodyHash{canon: Relaxed, limit: -1, h: NewBodyHasher(Relaxed, sha256.New(), -1)}
+	c.hashers = append(c.hashers, h)
+	return h.h
+}

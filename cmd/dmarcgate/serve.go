@@ -151,6 +151,11 @@ func (a *app) smtpServer() (*smtpd.Server, error) {
 		Holder:    a.intake,
 		Logger:    a.log,
 	}
+	sealer, err := newSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv.Sealer = sealer
 	if cfg.Relay.VerifyRecipients {
 		srv.Verifier = queue.NewVerifier(queue.VerifierConfig{
 			RelayAddr: cfg.Relay.Address, Protocol: cfg.Relay.Protocol, Hostname: cfg.Hostname,
