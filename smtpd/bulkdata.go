@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bytes"
 	"errors"
 	"io"
 
@@ -22,9 +21,11 @@ import (
 // connection, armed for the message. Otherwise go-smtp's reader has the
 // message's first bytes and reads it all, as it does after STARTTLS, where
 // the connection underneath carries ciphertext. Both ways give the same
-// bytes and the same end (unstuffer), and go-smtp's limits on the line
-// length and the message size hold either way (but for a message of
-// exactly the size limit: see write).
+// bytes and the same end (unstuffer), and go-smtp's limit on the message
+// size holds either way (but for a message of exactly the size limit: see
+// write). Neither limits the length of a message line: a line over RFC
+// 5322's 998 octets is taken, as Postfix takes it (our patched go-smtp
+// bounds command lines only).
 
 // readMessage copies the message of DATA or BDAT from go-smtp's reader r
 // into w, through buf.
@@ -32,7 +33,7 @@ func readMessage(c *smtp.Conn, r io.Reader, w io.Writer, buf []byte) (int64, err
 	lc, plain := c.Conn().(*limitedConn)
 	if _, bdat := r.(*io.PipeReader); plain && !bdat {
 		srv := c.Server()
-		n, _, err := lc.copyDATA(r, w, srv.MaxMessageBytes, srv.MaxLineLength, buf)
+		n, _, err := lc.copyDATA(r, w, srv.MaxMessageBytes, buf)
 		return n, err
 	}
 	return io.CopyBuffer(w, r, buf)
@@ -40,12 +41,10 @@ func readMessage(c *smtp.Conn, r io.Reader, w io.Writer, buf []byte) (int64, err
 
 // bulkData is one message read beneath go-smtp.
 type bulkData struct {
-	w         io.Writer
-	buf       []byte
-	max       int64 // go-smtp's MaxMessageBytes; 0 for none
-	lineLimit int   // go-smtp's MaxLineLength; 0 for none
-	line      int   // go-smtp's count for the current line
-	unstuff   unstuffer
+	w       io.Writer
+	buf     []byte
+	max     int64 // go-smtp's MaxMessageBytes; 0 for none
+	unstuff unstuffer
 
 	used bool  // the message came through us
 	n    int64 // message bytes
@@ -54,14 +53,12 @@ type bulkData struct {
 
 // copyDATA copies the message of a DATA command from r, go-smtp's reader,
 // into w; beneath says whether it was read beneath go-smtp.
-func (c *limitedConn) copyDATA(r io.Reader, w io.Writer, max int64, lineLimit int, buf []byte) (n int64, beneath bool, err error) {
+func (c *limitedConn) copyDATA(r io.Reader, w io.Writer, max int64, buf []byte) (n int64, beneath bool, err error) {
 	if !c.lineEnd {
 		n, err = io.CopyBuffer(w, r, buf)
 		return n, false, err
 	}
-	// After a command line go-smtp's line counter stands at 1 (it counts
-	// the LF as the next line's first byte).
-	d := &bulkData{w: w, buf: buf, max: max, lineLimit: lineLimit, line: 1}
+	d := &bulkData{w: w, buf: buf, max: max}
 	d.unstuff.emit = d.write
 	c.bulk = d
 	var first [1]byte
@@ -107,27 +104,6 @@ func (d *bulkData) write(b []byte) {
 	}
 }
 
-// lineFits counts p's bytes as go-smtp's line limit does: a line is too
-// long once more than lineLimit bytes followed the last LF (itself
-// included).
-func (d *bulkData) lineFits(p []byte) bool {
-	if d.lineLimit <= 0 {
-		return true
-	}
-	for {
-		j := bytes.IndexByte(p, '\n')
-		if j < 0 {
-			d.line += len(p)
-			return d.line <= d.lineLimit
-		}
-		if d.line += j; d.line > d.lineLimit {
-			return false
-		}
-		d.line = 1
-		p = p[j+1:]
-	}
-}
-
 // endOfData is what go-smtp's reader gets for the message read beneath it.
 var endOfData = []byte(".\r\n")
 
@@ -141,14 +117,7 @@ func (c *limitedConn) readBulk(d *bulkData, b []byte) (int, error) {
 		k, err := c.readConn(d.buf)
 		p := d.buf[:k]
 		used, done := d.unstuff.feed(p)
-		if !d.lineFits(p[:used]) {
-			// As go-smtp: the session ends with a 500 at the next command.
-			c.failed = smtp.ErrTooLongLine
-			return 0, c.failed
-		}
 		if done {
-			// go-smtp's line limit sees what followed the message in this
-			// read, as it would have in a read of its own.
 			c.pending = append(append(c.pending[:0], endOfData...), p[used:]...)
 			return c.readPending(b), nil
 		}

@@ -65,7 +65,7 @@ func (s *captureSession) Data(r io.Reader) error {
 	var err error
 	if s.b.beneath {
 		srv := s.c.Server()
-		_, got.beneath, err = s.c.Conn().(*limitedConn).copyDATA(r, &msg, srv.MaxMessageBytes, srv.MaxLineLength, make([]byte, 32<<10))
+		_, got.beneath, err = s.c.Conn().(*limitedConn).copyDATA(r, &msg, srv.MaxMessageBytes, make([]byte, 32<<10))
 	} else {
 		_, err = io.Copy(&msg, r)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/textproto"
@@ -176,4 +177,64 @@ func TestRoutedRecipientsRefused(t *testing.T) {
 		c.cmd(250, "RCPT TO:<"+r+">")
 	}
 	c.cmd(221, "QUIT")
+}
+
+// TestLongLines: a message line longer than RFC 5322's 998 octets is taken
+// whole, by DATA and BDAT alike, plain or TLS, however the client splits
+// its writes (real mail breaks the limit; Postfix takes it too). A command
+// line over the limit gets 500 5.5.2 once the whole line is read, and the
+// session goes on in step (RFC 5321 §4.5.3.1.4).
+func TestLongLines(t *testing.T) {
+	h := tlsHarness(t, nil)
+	long := strings.Repeat("x", 70000)
+	sent := 0
+	for _, useTLS := range []bool{false, true} {
+		c := dialSession(t, h.addr, useTLS)
+		if code, text := c.cmdLine("NOOP " + strings.Repeat("n", 4100)); code != 500 || !strings.HasPrefix(text, "5.5.2 ") {
+			t.Errorf("tls=%v: long NOOP got %d %s, want 500 5.5.2", useTLS, code, text)
+		}
+		c.cmd(250, "NOOP")
+		// DATA, the long line in one write with the rest.
+		c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+		c.cmd(250, "RCPT TO:<bob@example.org>")
+		c.cmd(354, "DATA")
+		c.cmd(250, message("alice@nopolicy.example", "long data", "X-Long: "+long)+".")
+		// BDAT, command and chunk in one write.
+		c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+		c.cmd(250, "RCPT TO:<bob@example.org>")
+		c.chunk(message("alice@nopolicy.example", "long bdat")+long+"\r\n", true, 250)
+		// BDAT, the chunk in writes of its own.
+		c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+		c.cmd(250, "RCPT TO:<bob@example.org>")
+		msg := message("alice@nopolicy.example", "long bdat split") + long + "\r\n"
+		if _, err := fmt.Fprintf(c.conn, "BDAT %d LAST\r\n", len(msg)); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(msg); i += 10000 {
+			if _, err := c.conn.Write([]byte(msg[i:min(i+10000, len(msg))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.expect(250)
+		c.cmd(221, "QUIT")
+		sent += 3
+	}
+	got, err := h.sink.Wait(sent, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if !strings.Contains(string(m.Data), long) {
+			t.Errorf("the long line did not arrive whole in:\n%.300s", m.Data)
+		}
+	}
+}
+
+// cmdLine sends line and returns the reply's code and text.
+func (c *bdatClient) cmdLine(line string) (int, string) {
+	c.t.Helper()
+	if err := c.text.PrintfLine("%s", line); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.reply()
 }

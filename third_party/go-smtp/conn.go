@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -35,7 +36,6 @@ type Conn struct {
 	locker     sync.Mutex
 	binarymime bool
 
-	lineLimitReader *lineLimitReader
 	bdatPipe        *io.PipeWriter
 	bdatStatus      *statusCollector // used for BDAT on LMTP
 	dataResult      chan error
@@ -57,16 +57,15 @@ func newConn(c net.Conn, s *Server) *Conn {
 }
 
 func (c *Conn) init() {
-	c.lineLimitReader = &lineLimitReader{
-		R:         c.conn,
-		LineLimit: c.server.MaxLineLength,
-	}
+	// (dmarcgate patch) MaxLineLength bounds command lines in readLine,
+	// not every read: a limit on raw reads also cut message lines (DATA,
+	// and BDAT chunks read ahead with their command line).
 	rwc := struct {
 		io.Reader
 		io.Writer
 		io.Closer
 	}{
-		Reader: c.lineLimitReader,
+		Reader: c.conn,
 		Writer: c.conn,
 		Closer: c.conn,
 	}
@@ -1077,11 +1076,6 @@ func (c *Conn) handleBdat(arg string) {
 		}()
 	}
 
-	c.lineLimitReader.LineLimit = 0
-	defer func() {
-		c.lineLimitReader.LineLimit = c.server.MaxLineLength
-	}()
-
 	chunk := io.LimitReader(c.text.R, int64(size))
 	src := &readErrReader{r: chunk}
 	n, err := io.Copy(c.bdatPipe, src)
@@ -1358,7 +1352,41 @@ func (c *Conn) readLine() (string, error) {
 		}
 	}
 
-	return c.text.ReadLine()
+	return c.readLimitedLine()
+}
+
+// readLimitedLine reads a command line of at most MaxLineLength octets
+// (its CRLF included). A longer line is read to its end and dropped, and
+// ErrTooLongLine returned: the session stays in step, and no unread input
+// makes the kernel answer a close with RST before the client reads our
+// reply (RFC 5321 §4.5.3.1.4). (dmarcgate patch)
+func (c *Conn) readLimitedLine() (string, error) {
+	limit := c.server.MaxLineLength
+	var line []byte
+	tooLong := false
+	for {
+		frag, err := c.text.R.ReadSlice('\n')
+		if limit > 0 && len(line)+len(frag) > limit {
+			tooLong, line = true, line[:0]
+		} else if !tooLong {
+			line = append(line, frag...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		break
+	}
+	if tooLong {
+		return "", ErrTooLongLine
+	}
+	line = line[:len(line)-1] // the LF
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return string(line), nil
 }
 
 func (c *Conn) reset() {

@@ -200,8 +200,10 @@ func (s *Server) handleConn(c *Conn) error {
 				return nil
 			}
 			if err == ErrTooLongLine {
-				c.writeResponse(500, EnhancedCode{5, 4, 0}, "Too long line, closing connection")
-				return nil
+				// (dmarcgate patch) The line was read to its end: the
+				// session goes on (RFC 5321 §4.5.3.1.4).
+				c.protocolError(500, EnhancedCode{5, 5, 2}, "Line too long")
+				continue
 			}
 
 			if neterr, ok := err.(net.Error); ok && neterr.Timeout() {
