@@ -91,15 +91,8 @@ func TestClusterTakesMailWhilePostgresIsDown(t *testing.T) {
 	if len(down) == 0 || p99(down) > 2*p99(up)+100*time.Millisecond {
 		t.Errorf("with PostgreSQL down: %d messages, p99 %v; up: p99 %v (want within 2x)", len(down), p99(down), p99(up))
 	}
-	logs := func() string {
-		var b strings.Builder
-		for _, h := range s.nodes {
-			b.WriteString(h.logs.String())
-		}
-		return b.String()
-	}
 	waitFor(t, 30*time.Second, "every instance back on PostgreSQL", func() bool {
-		return strings.Count(logs(), "PostgreSQL reachable again") >= len(s.nodes)
+		return strings.Count(s.logs(), "PostgreSQL reachable again") >= len(s.nodes)
 	})
 	if _, err := runCmd(t, s.nodes[0], "reports", "send"); err != nil {
 		t.Fatal(err)

@@ -51,6 +51,15 @@ func newSite(t *testing.T, dsn string, n int, tweak func(i int, c *config.Config
 	return s
 }
 
+// logs is every node's log.
+func (s *site) logs() string {
+	var b strings.Builder
+	for _, h := range s.nodes {
+		b.WriteString(h.logs.String())
+	}
+	return b.String()
+}
+
 // sendSpread sends count passing messages from domain, round robin over
 // the nodes, and fails the test on any reply but 250.
 func (s *site) sendSpread(t *testing.T, domain string, count int) {
@@ -170,15 +179,8 @@ func TestClusterFailureReportLimitHoldsAcrossInstances(t *testing.T) {
 			t.Fatalf("spoof %d accepted", i)
 		}
 	}
-	logs := func() string {
-		var b strings.Builder
-		for _, h := range s.nodes {
-			b.WriteString(h.logs.String())
-		}
-		return b.String()
-	}
 	waitFor(t, 30*time.Second, "every instance decided its failure report", func() bool {
-		l := logs()
+		l := s.logs()
 		return strings.Count(l, "msg=\"failure report queued\"")+strings.Count(l, "outcome=rate_limited") >= 3
 	})
 	if _, err := s.out.Wait(1, 15*time.Second); err != nil {
