@@ -40,7 +40,7 @@ func (r Results) Header() string {
 	if m := r.spfWords(); m != nil {
 		methods = append(methods, m)
 	}
-	methods = append(methods, r.dkimWords()...)
+	methods = append(methods, r.boundedDKIMWords()...)
 	if m := r.arcWords(); m != nil {
 		methods = append(methods, m)
 	}
