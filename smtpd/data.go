@@ -204,13 +204,18 @@ func (s *session) dataError(err error, size int64, tail *messageTail) error {
 	}
 	messagesTotal.WithLabelValues("incomplete").Inc()
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() && tail.bareLFEnd() {
+	timeout := errors.As(err, &ne) && ne.Timeout()
+	if timeout && tail.bareLFEnd() {
 		// The client thinks it ended the message and waits for our reply.
 		s.srv.Logger.Info("message transfer failed", "client", s.ip, "from", s.from, "size", size,
 			"err", "no end of data after a line ended by a bare LF")
 		return replyBareLFEnd
 	}
 	s.srv.Logger.Info("message transfer failed", "client", s.ip, "from", s.from, "size", size, "err", err)
+	if timeout {
+		// go-smtp closes the session after this reply (RFC 5321 §4.5.3.2).
+		return replyReadTimeout
+	}
 	return replyTruncated
 }
 

@@ -24,6 +24,7 @@ var (
 	replyInternal       = reply(451, 4, 3, 0, "local error in processing, try again later")
 	replyTooManyConns   = "421 4.7.0 too many connections, try again later\r\n"
 	replyTooManyConnsIP = "421 4.7.0 too many connections from your address, try again later\r\n"
+	replyReadTimeout    = reply(421, 4, 4, 2, "idle too long, closing connection")
 	replyTruncated      = reply(451, 4, 3, 0, "message transfer incomplete")
 	replyBareCR         = reply(550, 5, 6, 0, "message header contains a bare CR (RFC 5322 §2.2)")
 	// RFC 3463 §3.5: X.3.2 system not accepting network messages.

@@ -238,3 +238,67 @@ func (c *bdatClient) cmdLine(line string) (int, string) {
 	}
 	return c.reply()
 }
+
+// TestReadTimeoutEndsSessionOnce: a client that stalls inside a message
+// gets 421 4.4.2 after one read_timeout, and the connection closes: no
+// second wait for a drain, no 451 and a third wait for a command. So on a
+// plain connection, over TLS, with the message sent before the 354, and in
+// a BDAT chunk.
+func TestReadTimeoutEndsSessionOnce(t *testing.T) {
+	h := tlsHarness(t, func(c *config.Config) { c.SMTP.ReadTimeout = config.Duration{Duration: time.Second} })
+	partial := "From: <alice@nopolicy.example>\r\nSubject: stalled\r\n\r\nhalf a"
+	cases := []struct {
+		name  string
+		tls   bool
+		stall func(c *bdatClient) error
+	}{
+		{"plain DATA", false, func(c *bdatClient) error {
+			c.cmd(354, "DATA")
+			_, err := c.conn.Write([]byte(partial))
+			return err
+		}},
+		{"TLS DATA", true, func(c *bdatClient) error {
+			c.cmd(354, "DATA")
+			_, err := c.conn.Write([]byte(partial))
+			return err
+		}},
+		{"before the 354", false, func(c *bdatClient) error {
+			_, err := c.conn.Write([]byte("DATA\r\n" + partial))
+			return err
+		}},
+		{"BDAT", false, func(c *bdatClient) error {
+			_, err := c.conn.Write([]byte("BDAT 5000 LAST\r\n" + partial))
+			return err
+		}},
+		{"TLS BDAT", true, func(c *bdatClient) error {
+			_, err := c.conn.Write([]byte("BDAT 5000 LAST\r\n" + partial))
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		c := dialSession(t, h.addr, tc.tls)
+		c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+		c.cmd(250, "RCPT TO:<bob@example.org>")
+		start := time.Now()
+		if err := tc.stall(c); err != nil {
+			t.Fatal(err)
+		}
+		var said []string
+		for {
+			code, text := c.reply()
+			if code == 0 {
+				break
+			}
+			if code != 354 {
+				said = append(said, fmt.Sprintf("%d %s", code, text))
+			}
+		}
+		took := time.Since(start)
+		if len(said) != 1 || !strings.HasPrefix(said[0], "421 4.4.2 ") {
+			t.Errorf("%s: server said %q, want one 421 4.4.2 and the close", tc.name, said)
+		}
+		if took > 2500*time.Millisecond {
+			t.Errorf("%s: the session ended after %v for read_timeout = 1s", tc.name, took)
+		}
+	}
+}

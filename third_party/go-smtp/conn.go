@@ -987,6 +987,16 @@ func (c *Conn) handleData(arg string) {
 
 	r := newDataReader(c)
 	code, enhancedCode, msg := dataErrorToStatus(c.Session().Data(r))
+	if r.readErr != nil {
+		// (dmarcgate patch) The client could not be read: a drain would
+		// only wait again. After a timeout the session ends with the
+		// backend's reply (421 4.4.2 from smtpd).
+		c.writeResponse(code, enhancedCode, msg)
+		if isTimeout(r.readErr) {
+			c.Close()
+		}
+		return
+	}
 	r.limited = false
 	io.Copy(ioutil.Discard, r) // Make sure all the data has been consumed
 	c.writeResponse(code, enhancedCode, msg)
@@ -1090,12 +1100,11 @@ func (c *Conn) handleBdat(arg string) {
 		// session after this one wait (no drain).
 		c.bdatPipe.CloseWithError(src.err)
 		derr := <-c.dataResult
+		c.writeResponse(dataErrorToStatus(derr))
 		if isTimeout(src.err) {
-			c.writeResponse(421, EnhancedCode{4, 4, 2}, "Idle timeout, bye bye")
 			c.Close()
 			return
 		}
-		c.writeResponse(dataErrorToStatus(derr))
 		c.reset()
 		return
 	}

@@ -53,6 +53,8 @@ type dataReader struct {
 
 	limited bool
 	n       int64 // Maximum bytes remaining
+
+	readErr error // (dmarcgate patch) the failure to read the client, if any
 }
 
 func newDataReader(c *Conn) *dataReader {
@@ -98,6 +100,7 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
+			r.readErr = err
 			break
 		}
 		switch r.state {
