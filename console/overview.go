@@ -68,24 +68,26 @@ func (s *Server) computeOverview() (*overview, error) {
 		c := verdicts.Sum(hours, now.Add(-p.d))
 		o.Periods = append(o.Periods, periodCounts{Label: p.label, Counts: c, Total: c.Total()})
 	}
-	recent, err := s.src.Verdicts.Recent(verdicts.Filter{}, verdicts.DefaultSize)
+	briefs, err := s.src.Verdicts.Briefs(verdicts.DefaultSize)
 	if err != nil {
 		return nil, err
 	}
-	o.Scanned = len(recent)
-	o.TopFailing = top(recent, func(r *verdicts.Record) string {
+	o.Scanned = len(briefs)
+	o.TopFailing = top(briefs, func(r *verdicts.Brief) string {
 		if r.Failing() {
 			return r.FromDomain
 		}
 		return ""
 	})
-	o.TopRefused = top(recent, func(r *verdicts.Record) string {
+	o.TopRefused = top(briefs, func(r *verdicts.Brief) string {
 		if r.Outcome == verdicts.Rejected || r.Outcome == verdicts.TempFailed {
 			return r.ClientIP
 		}
 		return ""
 	})
-	o.Recent = recent[:min(len(recent), 10)]
+	if o.Recent, err = s.src.Verdicts.Recent(verdicts.Filter{}, 10); err != nil {
+		return nil, err
+	}
 	if s.src.Reports != nil {
 		o.Reports, err = s.reportCounts()
 		if err != nil {
@@ -101,7 +103,7 @@ func (s *Server) computeOverview() (*overview, error) {
 }
 
 // top counts the non-empty keys of the records, largest first.
-func top(recs []verdicts.Record, key func(*verdicts.Record) string) []keyCount {
+func top(recs []verdicts.Brief, key func(*verdicts.Brief) string) []keyCount {
 	n := map[string]int{}
 	for i := range recs {
 		if k := key(&recs[i]); k != "" {

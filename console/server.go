@@ -18,6 +18,7 @@ import (
 // Verdicts reads the ring of recent verdicts.
 type Verdicts interface {
 	Recent(f verdicts.Filter, limit int) ([]verdicts.Record, error)
+	Briefs(limit int) ([]verdicts.Brief, error)
 	Get(seq uint64) (*verdicts.Record, error)
 	Hours(since, now time.Time) ([]verdicts.Hour, error)
 }

@@ -64,7 +64,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		rounds = append(rounds, r)
 	}
-	if len(rounds) > 1 || o.authCost || o.clusterCost != "" {
+	if len(rounds) > 1 || o.authCost || o.clusterCost != "" || o.consoleCost {
 		tab.notes(roundsSummary(rounds, costLabel(o)))
 	}
 	return nil
@@ -111,6 +111,12 @@ func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, si
 		alone.reports, clustered.reports, clustered.clusterDSN = true, true, o.clusterCost
 		runs = []gatewayFigures{{label: "gateway+reports"}, {label: "gateway+cluster"}}
 		loads, opts = []*workload{w, w}, []options{alone, clustered}
+	}
+	if o.consoleCost {
+		with := o
+		with.consoleOn = true
+		runs = []gatewayFigures{{label: gatewayLabel(o)}, {label: gatewayLabel(o) + "+console"}}
+		loads, opts = []*workload{w, w}, []options{o, with}
 	}
 	for i := range runs {
 		gw, err := gatewayRun(ctx, opts[i], sink, dnsAddr, loads[i], stderr)
@@ -165,6 +171,9 @@ func roundsSummary(rounds []round, costOf string) []string {
 func costLabel(o options) string {
 	if o.clusterCost != "" {
 		return "cluster.postgres"
+	}
+	if o.consoleCost {
+		return "the console, polled every second,"
 	}
 	return "authentication"
 }

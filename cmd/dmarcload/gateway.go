@@ -30,6 +30,7 @@ type gatewaySetup struct {
 	tlsCert, tlsKey string
 	reports         bool   // aggregate reports on
 	postgres        string // cluster.postgres, when set
+	consoleHash     string // console.password_hash: the console on, when set
 }
 
 // configText is the gateway's configuration for a load run: everything on
@@ -69,7 +70,7 @@ enabled = false
 
 [metrics]
 listen = ""
-`, filepath.Join(g.dir, "state"), acceptDomain, g.maxConns, g.maxConns, g.tlsCert, g.tlsKey, g.dns, g.relay, g.outbound, g.reports) + g.clusterText()
+`, filepath.Join(g.dir, "state"), acceptDomain, g.maxConns, g.maxConns, g.tlsCert, g.tlsKey, g.dns, g.relay, g.outbound, g.reports) + g.clusterText() + g.consoleText()
 }
 
 // clusterText is the [cluster] section, when the run has one.

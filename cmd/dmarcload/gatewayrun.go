@@ -34,6 +34,7 @@ type gatewayResult struct {
 	rssErr         error
 	cpu            time.Duration // user+system over the gateway's life
 	stopErr        error
+	consoleNote    string // what the console poller did, when it ran
 }
 
 // gatewayRun starts the gateway in front of sink, sends w through it and
@@ -65,12 +66,23 @@ func gatewayRun(ctx context.Context, o options, sink sink, dnsAddr string, w *wo
 			return nil, err
 		}
 	}
+	if o.consoleOn {
+		if setup.consoleHash, err = consoleHash(); err != nil {
+			return nil, err
+		}
+	}
 	g, err := startGateway(ctx, o.gateway, setup)
 	if err != nil {
 		return nil, err
 	}
 	r := &gatewayResult{spoofedSent: w.spoofedCount()}
+	pollers, err := g.startConsolePoller(o.consoleOn)
+	if err != nil {
+		g.stop()
+		return nil, err
+	}
 	r.summary = summarize(runLoad(ctx, g.addr, w, o.c))
+	r.consoleNote = pollers.stop()
 	start := time.Now()
 	r.drainErr = waitForCount(ctx, sink, r.accepted, drainTimeout(w.n))
 	r.drain = time.Since(start)
@@ -101,6 +113,9 @@ func (r *gatewayResult) notes() []string {
 	notes := []string{
 		fmt.Sprintf("sink received %d of %d accepted (drain %s after the last reply)", r.received, r.accepted, fmtDuration(r.drain)),
 		fmt.Sprintf("gateway CPU %s (user+system, whole life) for %s of load%s", fmtDuration(r.cpu), fmtDuration(r.wall), r.cpuPerMessage()),
+	}
+	if r.consoleNote != "" {
+		notes = append(notes, r.consoleNote)
 	}
 	if r.spoofedSent > 0 {
 		notes = append(notes, fmt.Sprintf("spoofed: %d sent, %d accepted, %d relayed", r.spoofedSent, r.spoofedAccepted, r.spoofedRelayed))

@@ -58,7 +58,11 @@ type options struct {
 	// clusterCost is a PostgreSQL URL: each round runs the gateway with
 	// aggregate reports on, alone and with cluster.postgres set to it.
 	clusterCost string
+	// consoleCost: each round runs the gateway without and with the web
+	// console, polled every second.
+	consoleCost bool
 	reports     bool   // this run: aggregate reports on (rua= published)
+	consoleOn   bool   // this run: the console on and polled
 	clusterDSN  string // this run: cluster.postgres
 
 	sinkInProcess bool // run the sink in this process, not in its own
@@ -109,6 +113,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")
 	fs.BoolVar(&o.sinkInProcess, "sink-in-process", false, "run the sink inside dmarcload rather than in a process of its own; the direct run then skips the process switch that every real downstream costs (for comparison with earlier figures)")
 	fs.StringVar(&o.clusterCost, "cluster-cost", "", "PostgreSQL URL: run the gateway with aggregate reports on, alone and with cluster.postgres set, in each round, and print what the cluster costs")
+	fs.BoolVar(&o.consoleCost, "console-cost", false, "run the gateway without and with the web console (a poller loads its Overview every second) in each round, and print what the console costs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the gateway's temporary directory (config, state, log)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -139,6 +144,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
 	case o.authCost && (o.auth || o.spoofed > 0 || o.directOnly):
 		return errors.New("-auth-cost runs both kinds itself: it takes no -auth, -spoofed or -direct-only")
+	case o.consoleCost && (o.authCost || o.directOnly || o.clusterCost != ""):
+		return errors.New("-console-cost takes no -auth-cost, -cluster-cost or -direct-only")
 	case o.clusterCost != "" && (o.authCost || o.directOnly):
 		return errors.New("-cluster-cost takes no -auth-cost or -direct-only")
 	}

@@ -3,6 +3,7 @@ package verdicts
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 
 	"go.etcd.io/bbolt"
 )
@@ -65,4 +66,47 @@ func (r *Ring) Get(seq uint64) (*Record, error) {
 	}
 	rec.Seq = seq
 	return &rec, nil
+}
+
+// Brief is what the Overview's top lists need of a verdict.
+type Brief struct {
+	ClientIP   string `json:"ip"`
+	FromDomain string `json:"fd"`
+	DMARC      string `json:"dmarc"`
+	Outcome    string `json:"out"`
+}
+
+// Briefs returns up to limit of the verdicts stored since Start and
+// before it, newest first, from memory.
+func (r *Ring) Briefs(limit int) ([]Brief, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := min(limit, len(r.briefs))
+	out := make([]Brief, n)
+	for i := range n {
+		out[i] = r.briefs[len(r.briefs)-1-i]
+	}
+	return out, nil
+}
+
+// storedBriefs reads up to limit verdicts from the ring, oldest first,
+// decoding only the fields of a Brief.
+func (r *Ring) storedBriefs(limit int) ([]Brief, error) {
+	var out []Brief
+	err := r.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(ringBucket)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var br Brief
+			if json.Unmarshal(v, &br) == nil {
+				out = append(out, br)
+			}
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
 }

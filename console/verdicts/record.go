@@ -47,6 +47,11 @@ type Record struct {
 
 // Failing reports whether DMARC did not pass for a From domain that has a
 // policy evaluation (none is not a failure: there is no policy).
-func (r *Record) Failing() bool {
-	return r.DMARC == "fail" || r.DMARC == "permerror" || r.DMARC == "temperror"
+func (r *Record) Failing() bool { return failing(r.DMARC) }
+
+// Failing reports whether DMARC did not pass (see Record.Failing).
+func (b *Brief) Failing() bool { return failing(b.DMARC) }
+
+func failing(result string) bool {
+	return result == "fail" || result == "permerror" || result == "temperror"
 }

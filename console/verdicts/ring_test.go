@@ -94,7 +94,7 @@ func TestRingFilter(t *testing.T) {
 // TestRingAddNeverBlocks: with no writer running, Add drops past the
 // pending bound instead of waiting.
 func TestRingAddNeverBlocks(t *testing.T) {
-	r := New(openDB(t), 0, nil)
+	r := New(openDB(t), pending+100, nil)
 	for range pending + 10 {
 		r.Add(&Record{})
 	}
@@ -106,5 +106,31 @@ func TestRingAddNeverBlocks(t *testing.T) {
 	got, _ := r.Recent(Filter{}, pending+100)
 	if len(got) != pending {
 		t.Errorf("stored %d, want %d", len(got), pending)
+	}
+}
+
+// TestBriefsSurviveARestart: the in-memory briefs are the ring's newest,
+// newest first, and a new Ring on the same database starts with them.
+func TestBriefsSurviveARestart(t *testing.T) {
+	db := openDB(t)
+	r := New(db, 5, nil)
+	r.Start()
+	for i := range 8 {
+		r.Add(&Record{Time: time.Now(), ClientIP: fmt.Sprintf("192.0.2.%d", i), DMARC: "fail", Outcome: Rejected})
+	}
+	r.Close()
+	check := func(r *Ring, when string) {
+		b, _ := r.Briefs(100)
+		if len(b) != 5 || b[0].ClientIP != "192.0.2.7" || b[4].ClientIP != "192.0.2.3" || !b[0].Failing() {
+			t.Errorf("%s: briefs %+v", when, b)
+		}
+	}
+	check(r, "after writing")
+	again := New(db, 5, nil)
+	again.Start()
+	defer again.Close()
+	check(again, "after a restart")
+	if b, _ := again.Briefs(2); len(b) != 2 {
+		t.Errorf("limit 2: %d briefs", len(b))
 	}
 }
