@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,11 +38,84 @@ func readHeaders(r io.Reader, limit int) []byte {
 	}
 }
 
+// A DSN quotes only the fields that let its reader tell which message
+// bounced, each and all together bounded: the rest of the header is the
+// sender's (possibly a forger's) text, which a bounce would carry to
+// whoever the MAIL FROM names.
+var dsnQuotedFields = map[string]bool{"date": true, "from": true, "to": true, "cc": true, "subject": true, "message-id": true}
+
+const (
+	maxQuotedField  = 998     // RFC 5322 §2.1.1's line limit, for a whole (folded) field
+	maxQuotedHeader = 4 << 10 // all quoted fields
+)
+
+// minimalHeaders keeps the first of each dsnQuotedFields field of header,
+// each cut to maxQuotedField bytes, up to maxQuotedHeader in all.
+func minimalHeaders(header []byte) []byte {
+	var out []byte
+	seen := map[string]bool{}
+	for _, f := range splitFields(header) {
+		name, _, ok := bytes.Cut(f, []byte(":"))
+		key := strings.ToLower(string(bytes.TrimSpace(name)))
+		if !ok || !dsnQuotedFields[key] || seen[key] {
+			continue
+		}
+		seen[key] = true
+		f = cutField(f, maxQuotedField)
+		if len(out)+len(f) > maxQuotedHeader {
+			break
+		}
+		out = append(out, f...)
+	}
+	return out
+}
+
+// splitFields splits a header section into fields, each with its
+// continuation lines and line ends.
+func splitFields(header []byte) [][]byte {
+	var fields [][]byte
+	for len(header) > 0 {
+		end := 0
+		for {
+			i := bytes.IndexByte(header[end:], '\n')
+			if i < 0 {
+				end = len(header)
+				break
+			}
+			end += i + 1
+			if end >= len(header) || (header[end] != ' ' && header[end] != '\t') {
+				break
+			}
+		}
+		fields = append(fields, header[:end])
+		header = header[end:]
+	}
+	return fields
+}
+
+// cutField shortens a field to at most limit bytes, not inside a UTF-8
+// sequence, ending it with CRLF.
+func cutField(f []byte, limit int) []byte {
+	f = bytes.TrimRight(f, "\r\n")
+	if len(f) > limit {
+		f = f[:limit]
+		for len(f) > 0 && f[len(f)-1]&0xc0 == 0x80 {
+			f = f[:len(f)-1]
+		}
+		if len(f) > 0 && f[len(f)-1] >= 0xc0 {
+			f = f[:len(f)-1]
+		}
+		f = bytes.TrimRight(f, "\r\n")
+	}
+	return append(slices.Clip(f), '\r', '\n')
+}
+
 // buildDSN makes the delivery status notification (RFC 3464) for the
 // recipients of orig that bounced in one attempt: a null-sender message
 // to orig's envelope sender with a human part, a message/delivery-status
 // part and the original headers.
 func (q *Queue) buildDSN(orig *record, bounced []result, headers []byte, now time.Time) (*record, []byte) {
+	headers = minimalHeaders(headers)
 	utf8 := !isASCII(orig.From)
 	for _, b := range bounced {
 		utf8 = utf8 || !isASCII(b.rcpt)

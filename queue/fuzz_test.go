@@ -85,6 +85,9 @@ func FuzzDSN(f *testing.F) {
 		}
 		orig := &record{Message: Message{ID: "0000000000000", From: "alice@sender.test", Received: time.Now()}}
 		bounced := []result{{rcpt: rcpt, perm: true, err: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: reply}}}
+		if quoted := minimalHeaders(headers); len(quoted) > maxQuotedHeader {
+			t.Fatalf("quoted %d bytes of header, over %d", len(quoted), maxQuotedHeader)
+		}
 		_, data := q.buildDSN(orig, bounced, readHeaders(bytes.NewReader(headers), maxDSNHeaders), time.Now())
 		msg, err := mail.ReadMessage(bytes.NewReader(data))
 		if err != nil {

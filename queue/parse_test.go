@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 )
@@ -142,5 +143,25 @@ func TestIDsSortAndStayUnique(t *testing.T) {
 	g2.observe(prev)
 	if id := g2.next(now.Add(-time.Hour)); id <= prev {
 		t.Fatalf("after observe(%s), next is %s", prev, id)
+	}
+}
+
+func TestDSNQuotesFewFieldsBounded(t *testing.T) {
+	long := "Subject: " + strings.Repeat("é", 800) + "\r\n"
+	in := "Received: from x\r\nX-Junk: a\r\n\tb\r\nFrom: <a@b.test>\r\nSubject: one\r\n\ttwo\r\n" +
+		"From: <second@b.test>\r\nTo: <c@d.test>\r\n"
+	got := string(minimalHeaders([]byte(in)))
+	want := "From: <a@b.test>\r\nSubject: one\r\n\ttwo\r\nTo: <c@d.test>\r\n"
+	if got != want {
+		t.Errorf("minimalHeaders = %q, want %q", got, want)
+	}
+	cut := minimalHeaders([]byte(long))
+	if len(cut) > maxQuotedField+2 || !utf8.Valid(cut) || !strings.HasSuffix(string(cut), "é\r\n") {
+		t.Errorf("long field cut to %d bytes (valid UTF-8 %v): ...%q", len(cut), utf8.Valid(cut), cut[len(cut)-8:])
+	}
+	many := strings.Repeat("To: <"+strings.Repeat("x", 900)+"@d.test>\r\n", 1) +
+		strings.Repeat("Cc: "+strings.Repeat("y", 990)+"\r\n", 1) + long + "Date: now\r\nFrom: <f@g.test>\r\nMessage-ID: <" + strings.Repeat("m", 990) + ">\r\n"
+	if n := len(minimalHeaders([]byte(many))); n > maxQuotedHeader {
+		t.Errorf("quoted %d bytes in all, over %d", n, maxQuotedHeader)
 	}
 }

@@ -148,6 +148,7 @@ func (s *session) message(v *Verdict, header []byte, arcSet []byte) *queue.Messa
 		Body8Bit: s.opts.Body == smtp.Body8BitMIME,
 		Prefix:   prefix,
 		Received: now,
+		NoDSN:    noBounce(v),
 	}
 	for _, r := range auth.ForgedResults(header, s.srv.Evaluator.Policy.AuthservID) {
 		m.Omit = append(m.Omit, queue.Range{Start: int64(r.Start), End: int64(r.End)})
