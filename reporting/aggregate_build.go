@@ -38,8 +38,8 @@ func (r *Reporter) buildReport(tx *bbolt.Tx, h reportHeader) (*AggregateReport, 
 func (r *Reporter) newReport(h reportHeader) *AggregateReport {
 	rep := &AggregateReport{
 		Metadata: ReportMetadata{
-			OrgName:   r.cfg.OrgName,
-			Email:     r.cfg.Email,
+			OrgName:   r.config().OrgName,
+			Email:     r.config().Email,
 			ReportID:  h.id,
 			DateRange: DateRange{Begin: h.begin, End: h.end},
 			Generator: generator,
@@ -84,7 +84,7 @@ type recordMerger struct {
 }
 
 func (r *Reporter) newRecordMerger() *recordMerger {
-	return &recordMerger{passDisposition: r.cfg.PassDisposition, index: map[string]int{}}
+	return &recordMerger{passDisposition: r.config().PassDisposition, index: map[string]int{}}
 }
 
 func (m *recordMerger) add(rowJSON []byte, count int64) error {
@@ -162,8 +162,8 @@ func (r *Reporter) previewOne(tx *bbolt.Tx, begin int64, polJSON []byte, now int
 	if err := json.Unmarshal(polJSON, &pol); err != nil {
 		return nil, fmt.Errorf("reporting: corrupt policy of %d: %w", begin, err)
 	}
-	end := max(min(periodEnd(begin, 0, r.cfg.Interval), now), begin)
-	id := fmt.Sprintf("preview.%d.%s@%s", begin, pol.Domain, r.cfg.Hostname)
+	end := max(min(periodEnd(begin, 0, r.config().Interval), now), begin)
+	id := fmt.Sprintf("preview.%d.%s@%s", begin, pol.Domain, r.config().Hostname)
 	rep, err := r.buildReport(tx, reportHeader{id: id, begin: begin, end: end, policy: pol})
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 // one committed before is included (commits are serialised).
 func (r *Reporter) closePeriods(ctx context.Context, closeNow bool) ([]*aggState, error) {
 	now := r.now()
-	cut := alignedStart(now, r.cfg.Interval)
+	cut := alignedStart(now, r.config().Interval)
 	if closeNow {
 		cut = now.Unix()
 	}
@@ -60,7 +60,7 @@ func (r *Reporter) logCapped(closed []*aggState) {
 		if st.State == stateCapped {
 			reportsSuppressed.WithLabelValues("period_cap").Inc()
 			r.log.Warn("aggregate report not generated: reporting.max_per_period reached",
-				"domain", st.Domain, "begin", st.Begin, "max_per_period", r.cfg.MaxPerPeriod)
+				"domain", st.Domain, "begin", st.Begin, "max_per_period", r.config().MaxPerPeriod)
 		}
 	}
 }
@@ -87,15 +87,15 @@ func (r *Reporter) closeOne(tx *bbolt.Tx, key, polJSON []byte, cut int64, now ti
 		return nil, err
 	}
 	st := &aggState{
-		Domain: domain, Begin: begin, End: periodEnd(begin, cut, r.cfg.Interval),
+		Domain: domain, Begin: begin, End: periodEnd(begin, cut, r.config().Interval),
 		Unique: unique, State: statePending, Closed: now, Policy: pol,
 	}
-	st.ID = fmt.Sprintf("%s.%d.%s@%s", unique, begin, domain, r.cfg.Hostname)
-	n, err := addCounter(tx.Bucket(metaBucket), periodCountKey(alignedStart(time.Unix(begin, 0), r.cfg.Interval)), 1)
+	st.ID = fmt.Sprintf("%s.%d.%s@%s", unique, begin, domain, r.config().Hostname)
+	n, err := addCounter(tx.Bucket(metaBucket), periodCountKey(alignedStart(time.Unix(begin, 0), r.config().Interval)), 1)
 	if err != nil {
 		return nil, err
 	}
-	if n > int64(r.cfg.MaxPerPeriod) {
+	if n > int64(r.config().MaxPerPeriod) {
 		st.State, st.LastErr = stateCapped, "reporting.max_per_period reached"
 		if err := deletePrefix(tx.Bucket(rowsBucket), append(bytes.Clone(key), 0)); err != nil {
 			return nil, err

@@ -33,7 +33,7 @@ const retryCheck = 15 * time.Minute
 // calls.
 func (r *Reporter) Send(ctx context.Context, closeNow bool) (Summary, error) {
 	var sum Summary
-	if !r.cfg.Enabled {
+	if !r.config().Enabled {
 		return sum, nil
 	}
 	r.sendMu.Lock()
@@ -67,7 +67,7 @@ func (r *Reporter) Send(ctx context.Context, closeNow bool) (Summary, error) {
 // advance takes one report as far as it goes now.
 func (r *Reporter) advance(ctx context.Context, st *aggState, sum *Summary) error {
 	if st.State == statePending {
-		if r.cfg.ShipRows {
+		if r.config().ShipRows {
 			return nil // rows wait for ShipClosed; the report comes back by Adopt
 		}
 		if err := r.generate(ctx, st); err != nil {
@@ -113,7 +113,7 @@ func (r *Reporter) deliver(ctx context.Context, st *aggState, sum *Summary) erro
 	outcomes := map[string]string{}
 	var sendTo []string
 	waiting := false
-	expired := now.Sub(st.Closed) >= r.cfg.DropAfter
+	expired := now.Sub(st.Closed) >= r.config().DropAfter
 	for _, addr := range st.open() {
 		o, err := r.destOutcome(ctx, st, addr, now)
 		if err != nil {
@@ -165,7 +165,7 @@ func (r *Reporter) destOutcome(ctx context.Context, st *aggState, addr string, n
 	case DestRetry:
 		return "", nil
 	}
-	if today >= int64(r.cfg.MaxPerDestinationPerDay) {
+	if today >= int64(r.config().MaxPerDestinationPerDay) {
 		return destCapped, nil
 	}
 	return destQueued, nil
@@ -263,10 +263,10 @@ func (r *Reporter) enqueue(ctx context.Context, st, next *aggState, sendTo []str
 	m := &queue.Message{
 		Kind:      queue.KindReport,
 		Route:     queue.RouteOutbound,
-		From:      r.cfg.Email,
+		From:      r.config().Email,
 		To:        sendTo,
-		Expire:    r.cfg.DropAfter,
-		Smarthost: r.cfg.Smarthost,
+		Expire:    r.config().DropAfter,
+		Smarthost: r.config().Smarthost,
 		NoDSN:     true, // a bounce would come back to our reporting address
 		Meta:      map[string]string{metaReportID: st.ID, metaDomain: st.Domain},
 	}
@@ -284,13 +284,13 @@ func (r *Reporter) enqueue(ctx context.Context, st, next *aggState, sendTo []str
 // aggregateMessage is the report mail: Subject, From and attachment name
 // per RFC 9990 §2.5.1, DKIM-signed when configured.
 func (r *Reporter) aggregateMessage(st *aggState, gz []byte, to []string) ([]byte, error) {
-	receiver := domainOf(r.cfg.Email)
+	receiver := domainOf(r.config().Email)
 	m := &ReportMail{
-		From: r.cfg.Email, FromName: r.cfg.OrgName, To: to,
+		From: r.config().Email, FromName: r.config().OrgName, To: to,
 		Subject:  aggregateSubject(receiver, st),
 		Date:     r.now(),
-		Hostname: r.cfg.Hostname,
-		Text:     aggregateText(r.cfg.OrgName, receiver, st),
+		Hostname: r.config().Hostname,
+		Text:     aggregateText(r.config().OrgName, receiver, st),
 		Attachments: []Attachment{{
 			Name: aggregateFileName(receiver, st), ContentType: "application/gzip", Data: gz,
 		}},
@@ -299,8 +299,8 @@ func (r *Reporter) aggregateMessage(st *aggState, gz []byte, to []string) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	if r.signer != nil {
-		return r.signer.sign(msg)
+	if s := r.dkim(); s != nil {
+		return s.sign(msg)
 	}
 	return msg, nil
 }

@@ -131,7 +131,7 @@ func (r *Reporter) ReportID(begin int64, domain string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s.%d.%s@%s", unique, begin, domain, r.cfg.Hostname), nil
+	return fmt.Sprintf("%s.%d.%s@%s", unique, begin, domain, r.config().Hostname), nil
 }
 
 // RenderShipped builds the gzip'd XML of a cluster report from the rows

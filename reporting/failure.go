@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -20,12 +21,12 @@ import (
 // Run and SendPending check destinations and queue the reports. It does
 // not evaluate DMARC (policy does) nor deliver mail (queue does).
 type FailureReporter struct {
-	cfg    FailureConfig
+	cur    atomic.Pointer[FailureConfig] // swapped whole by Reload
 	db     *store.DB
 	q      *queue.Queue
 	res    resolver.Resolver
 	agg    *Reporter
-	limits failureLimits
+	limits atomic.Pointer[failureLimits] // swapped with cur
 	log    *slog.Logger
 	wake   chan struct{}
 
@@ -43,17 +44,14 @@ func NewFailureReporter(db *store.DB, q *queue.Queue, res resolver.Resolver, agg
 	if db == nil || q == nil || res == nil || agg == nil {
 		return nil, errors.New("reporting: NewFailureReporter needs a database, a queue, a resolver and the aggregate Reporter")
 	}
-	return &FailureReporter{
-		cfg: cfg, db: db, q: q, res: res, agg: agg,
-		limits: failureLimits{
-			perSource:  cfg.PerSourceInterval,
-			perDestDay: cfg.MaxPerDestinationPerDay,
-			perHour:    cfg.MaxPerHour,
-			v6Prefix:   cfg.IPv6Prefix,
-		},
+	f := &FailureReporter{
+		db: db, q: q, res: res, agg: agg,
 		log:  cfg.Logger,
 		wake: make(chan struct{}, 1),
-	}, nil
+	}
+	f.cur.Store(&cfg)
+	f.limits.Store(limitsOf(&cfg))
+	return f, nil
 }
 
 // Record decides at end of DATA whether ev deserves a failure report and,
@@ -92,18 +90,18 @@ func (f *FailureReporter) RecordWithBody(ev *Event, body func() []byte) func(tx 
 		return nil
 	}
 	hdr := parseOriginalHeader(ev.Header)
-	if why := exclusion(ev, f.cfg.Email, hdr); why != "" {
+	if why := exclusion(ev, f.config().Email, hdr); why != "" {
 		f.log.Debug("no failure report", "reason", why, "domain", ev.HeaderFrom)
 		return nil
 	}
-	if !f.cfg.Enabled {
+	if !f.config().Enabled {
 		failureReportsTotal.WithLabelValues("disabled").Inc()
 		return nil
 	}
 	p := f.pending(ev, trigger, dests)
 	// Copy the body only for a report the per-source limit will not drop
 	// anyway (a burst from one source would otherwise copy every message).
-	if f.cfg.IncludeBody && body != nil && !f.sourceLimited(p) {
+	if f.config().IncludeBody && body != nil && !f.sourceLimited(p) {
 		if b := body(); len(b) > 0 {
 			p.Body = b[:min(len(b), maxReportedBody)]
 		}
@@ -118,7 +116,7 @@ func (f *FailureReporter) RecordWithBody(ev *Event, body func() []byte) func(tx 
 func (f *FailureReporter) sourceLimited(p *pendingFailure) bool {
 	limited := false
 	_ = f.db.View(func(tx *bbolt.Tx) error {
-		limited = f.limits.sourceLimited(tx, p.Created, p.HeaderFrom, p.SourceIP)
+		limited = f.lim().sourceLimited(tx, p.Created, p.HeaderFrom, p.SourceIP)
 		return nil
 	})
 	return limited
@@ -127,7 +125,7 @@ func (f *FailureReporter) sourceLimited(p *pendingFailure) bool {
 // store charges the limits and keeps p, in tx; metrics and the wake-up
 // happen only once tx is committed (fn may run in several attempts).
 func (f *FailureReporter) store(tx *bbolt.Tx, p *pendingFailure) {
-	v, err := f.limits.admit(tx, p.Created, p.HeaderFrom, p.SourceIP, p.Dest)
+	v, err := f.lim().admit(tx, p.Created, p.HeaderFrom, p.SourceIP, p.Dest)
 	if err != nil {
 		f.log.Error("failure report: rate-limit state", "err", err)
 		return
@@ -155,7 +153,7 @@ func (f *FailureReporter) pending(ev *Event, t failureTrigger, dests []string) *
 	d, disc := ev.Decision, ev.Discovery
 	from := cleanDomain(ev.HeaderFrom)
 	p := &pendingFailure{
-		Created:           f.cfg.Now(),
+		Created:           f.config().Now(),
 		Arrival:           ev.Time,
 		SourceIP:          ipString(ev.SourceIP),
 		SourcePort:        ev.SourcePort,

@@ -27,7 +27,7 @@ const (
 // one, and every SendInterval (for destinations whose check failed
 // temporarily).
 func (f *FailureReporter) Run(ctx context.Context) {
-	t := time.NewTicker(f.cfg.SendInterval)
+	t := time.NewTicker(f.config().SendInterval)
 	defer t.Stop()
 	for {
 		if err := f.SendPending(ctx); err != nil && ctx.Err() == nil {
@@ -87,9 +87,9 @@ func (f *FailureReporter) sendEntry(ctx context.Context, key []byte) error {
 		f.log.Error("failure report: dropping unreadable entry", "err", err)
 		return f.db.Commit(ctx, func(tx *bbolt.Tx) error { return dropPending(tx, key) })
 	}
-	now := f.cfg.Now()
-	expired := now.Sub(p.Created) > f.cfg.DropAfter
-	if f.cfg.Shared != nil && !p.Shared {
+	now := f.config().Now()
+	expired := now.Sub(p.Created) > f.config().DropAfter
+	if f.config().Shared != nil && !p.Shared {
 		if err := f.chargeShared(ctx, key, p, expired); err != nil || !p.Shared {
 			return err
 		}
@@ -158,14 +158,14 @@ func (f *FailureReporter) enqueue(ctx context.Context, key []byte, p *pendingFai
 	m := &queue.Message{
 		Kind:     queue.KindFailureReport,
 		Route:    queue.RouteOutbound,
-		From:     f.cfg.Email,
+		From:     f.config().Email,
 		To:       []string{dest},
-		UTF8:     !asciiOnly(dest) || !asciiOnly(f.cfg.Email),
+		UTF8:     !asciiOnly(dest) || !asciiOnly(f.config().Email),
 		Body8Bit: r.EightBit,
-		Expire:   f.cfg.DropAfter,
+		Expire:   f.config().DropAfter,
 		// The aggregate reports' path: reporting.smarthost, and no DSN,
 		// which would only come back to our reporting address.
-		Smarthost: f.agg.cfg.Smarthost,
+		Smarthost: f.agg.config().Smarthost,
 		NoDSN:     true,
 		Meta:      map[string]string{"reported_domain": p.HeaderFrom, "message_id": r.MessageID},
 	}
@@ -194,19 +194,22 @@ func (f *FailureReporter) enqueue(ctx context.Context, key []byte, p *pendingFai
 // sign adds the aggregate reports' DKIM signature when one is configured,
 // so that failure reports are DMARC-aligned too (RFC 9991 §5.1).
 func (f *FailureReporter) sign(msg []byte) ([]byte, error) {
-	if f.agg == nil || f.agg.signer == nil {
+	if f.agg == nil {
 		return msg, nil
 	}
-	return f.agg.signer.sign(msg)
+	if s := f.agg.dkim(); s != nil {
+		return s.sign(msg)
+	}
+	return msg, nil
 }
 
 func (f *FailureReporter) format() reportFormat {
 	rf := reportFormat{
-		From: f.cfg.Email, OrgName: f.cfg.OrgName, Hostname: f.cfg.Hostname,
-		UserAgent: f.cfg.UserAgent, Now: f.cfg.Now(),
+		From: f.config().Email, OrgName: f.config().OrgName, Hostname: f.config().Hostname,
+		UserAgent: f.config().UserAgent, Now: f.config().Now(),
 	}
-	if f.cfg.Redact {
-		rf.Redact = &redactor{key: f.cfg.RedactKey}
+	if f.config().Redact {
+		rf.Redact = &redactor{key: f.config().RedactKey}
 	}
 	return rf
 }
@@ -233,9 +236,9 @@ func (f *FailureReporter) spfDNS(ctx context.Context, domain string) string {
 // housekeeping prunes stale rate-limit counters now and then and updates
 // the pending gauge.
 func (f *FailureReporter) housekeeping(ctx context.Context) {
-	now := f.cfg.Now()
+	now := f.config().Now()
 	if now.Sub(f.lastPrune) >= failurePruneEvery {
-		err := f.db.Commit(ctx, func(tx *bbolt.Tx) error { return f.limits.prune(tx, now) })
+		err := f.db.Commit(ctx, func(tx *bbolt.Tx) error { return f.lim().prune(tx, now) })
 		if err != nil {
 			f.log.Warn("failure reports: pruning rate limits", "err", err)
 		} else {

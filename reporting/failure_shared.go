@@ -26,8 +26,8 @@ type SharedLimits interface {
 // waits (it is dropped after DropAfter, as for a destination check).
 func (f *FailureReporter) chargeShared(ctx context.Context, key []byte, p *pendingFailure, expired bool) error {
 	dests := p.remaining()
-	admitted, err := f.cfg.Shared.AdmitFailure(ctx, p.HeaderFrom, p.SourceIP, dests, p.Created,
-		f.limits.perSource, f.limits.perDestDay, f.limits.perHour)
+	admitted, err := f.config().Shared.AdmitFailure(ctx, p.HeaderFrom, p.SourceIP, dests, p.Created,
+		f.lim().perSource, f.lim().perDestDay, f.lim().perHour)
 	if err != nil {
 		f.log.Warn("failure report: shared limits unavailable; the report waits", "domain", p.HeaderFrom, "err", err)
 		if expired {

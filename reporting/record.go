@@ -19,7 +19,7 @@ import (
 // the transaction. The period is that of the commit time, not ev.Time:
 // what a closed period holds must never change.
 func (r *Reporter) Record(ev *Event) func(tx *bbolt.Tx) error {
-	if !r.cfg.Enabled || ev == nil || ev.Discovery == nil || ev.Discovery.Record == nil {
+	if !r.config().Enabled || ev == nil || ev.Discovery == nil || ev.Discovery.Record == nil {
 		return nil
 	}
 	if r.toOurselves(ev.EnvelopeTo) {
@@ -37,7 +37,7 @@ func (r *Reporter) Record(ev *Event) func(tx *bbolt.Tx) error {
 		// The period is chosen here, inside the transaction, so that a
 		// period closed by Send (which commits after moving openFrom)
 		// never receives a late row.
-		period := openPeriod(r.cfg.Now(), r.cfg.Interval, r.openFrom.Load())
+		period := openPeriod(r.config().Now(), r.config().Interval, r.openFrom.Load())
 		if err := putPolicy(tx, periodDomainKey(period, domain), polJSON); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func addRow(tx *bbolt.Tx, key, rowJSON []byte) error {
 // reports) and must not feed reports back (report loops).
 func (r *Reporter) toOurselves(rcpts []string) bool {
 	for _, rc := range rcpts {
-		if strings.EqualFold(rc, r.cfg.Email) {
+		if strings.EqualFold(rc, r.config().Email) {
 			return true
 		}
 	}

@@ -23,12 +23,12 @@ import (
 // itself: reports go through the durable queue. It is safe for concurrent
 // use; Send calls are serialised.
 type Reporter struct {
-	cfg    Config
+	cur    atomic.Pointer[Config] // swapped whole by Reload
 	db     *store.DB
 	q      *queue.Queue
 	res    resolver.Resolver
 	log    *slog.Logger
-	signer *dkimSigner
+	signer atomic.Pointer[dkimSigner] // nil: reports go unsigned
 	auth   *authorizer
 
 	// openFrom is the start of the open period when Send closed one early
@@ -57,13 +57,14 @@ func New(db *store.DB, q *queue.Queue, res resolver.Resolver, cfg Config) (*Repo
 	if db == nil || q == nil || res == nil {
 		return nil, errors.New("reporting: New needs a database, a queue and a resolver")
 	}
-	r := &Reporter{cfg: cfg, db: db, q: q, res: res, log: cfg.Logger, auth: newAuthorizer(res, cfg.Now)}
+	r := &Reporter{db: db, q: q, res: res, log: cfg.Logger, auth: newAuthorizer(res, cfg.Now)}
+	r.cur.Store(&cfg)
 	if cfg.DKIMKeyFile != "" {
 		s, err := loadDKIMSigner(cfg.DKIMDomain, cfg.DKIMSelector, cfg.DKIMKeyFile)
 		if err != nil {
 			return nil, err
 		}
-		r.signer = s
+		r.signer.Store(s)
 	}
 	err := db.Commit(context.Background(), func(tx *bbolt.Tx) error {
 		for _, b := range aggBuckets {
@@ -86,7 +87,7 @@ func New(db *store.DB, q *queue.Queue, res resolver.Resolver, cfg Config) (*Repo
 	return r, nil
 }
 
-func (r *Reporter) now() time.Time { return r.cfg.Now() }
+func (r *Reporter) now() time.Time { return r.config().Now() }
 
 // OnPermanentFailure is the queue's hook (queue.Config.OnPermanentFailure)
 // for a recipient that will not get a message. For reports: a hard bounce
@@ -101,20 +102,20 @@ func (r *Reporter) OnPermanentFailure(m *queue.Message, rcpt string, err error) 
 	var se *smtp.SMTPError
 	if errors.As(err, &se) && se.Code >= 500 && se.Code < 600 {
 		r.log.Warn("aggregate report bounced; suppressing the address", "report_id", id, "rcpt", rcpt,
-			"until", r.now().Add(r.cfg.SuppressFor).UTC().Format(time.RFC3339), "err", err)
+			"until", r.now().Add(r.config().SuppressFor).UTC().Format(time.RFC3339), "err", err)
 		if serr := r.Suppress(context.Background(), rcpt); serr != nil {
 			r.log.Error("reporting: suppressing address failed", "rcpt", rcpt, "err", serr)
 		}
 		return
 	}
 	r.log.Warn("aggregate report dropped: not delivered in time", "report_id", id, "rcpt", rcpt,
-		"drop_after", r.cfg.DropAfter, "err", err)
+		"drop_after", r.config().DropAfter, "err", err)
 }
 
 // Suppress puts addr on the suppression list until SuppressFor from now.
 func (r *Reporter) Suppress(ctx context.Context, addr string) error {
 	key := []byte(strings.ToLower(addr))
-	until := r.now().Add(r.cfg.SuppressFor).Unix()
+	until := r.now().Add(r.config().SuppressFor).Unix()
 	return r.db.Commit(ctx, func(tx *bbolt.Tx) error {
 		return tx.Bucket(suppressBucket).Put(key, be64(until))
 	})

@@ -22,20 +22,24 @@ const (
 // delay of up to SendDelay (so that receivers do not all send at the same
 // moment), it sends the due reports; between period ends it wakes every
 // retryCheck to retry destination checks that failed temporarily. It
-// returns when ctx ends.
+// returns when ctx ends. While reporting is disabled it only looks, every
+// enabledWait, whether a reload enabled it.
 func (r *Reporter) Run(ctx context.Context) {
-	if !r.cfg.Enabled {
-		return
-	}
 	delay := r.randomDelay()
 	for {
-		wait := nextWake(r.now(), r.cfg.Interval, delay, retryCheck)
+		wait := enabledWait
+		if r.config().Enabled {
+			wait = nextWake(r.now(), r.config().Interval, delay, retryCheck)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
+		}
+		if !r.config().Enabled {
+			continue
 		}
 		sum, err := r.Send(ctx, false)
 		if err != nil && ctx.Err() == nil {
@@ -50,10 +54,10 @@ func (r *Reporter) Run(ctx context.Context) {
 }
 
 func (r *Reporter) randomDelay() time.Duration {
-	if r.cfg.SendDelay <= 0 {
+	if r.config().SendDelay <= 0 {
 		return 0
 	}
-	return rand.N(r.cfg.SendDelay)
+	return rand.N(r.config().SendDelay)
 }
 
 // nextWake is how long to sleep at now: until the current period's end

@@ -33,7 +33,11 @@ func readMessage(c *smtp.Conn, r io.Reader, w io.Writer, buf []byte) (int64, err
 	lc, plain := c.Conn().(*limitedConn)
 	if _, bdat := r.(*io.PipeReader); plain && !bdat {
 		srv := c.Server()
-		n, _, err := lc.copyDATA(r, w, srv.MaxMessageBytes, buf)
+		max := srv.MaxMessageBytes
+		if srv.Limits != nil { // the limit in force now (reload.go)
+			_, max = srv.Limits()
+		}
+		n, _, err := lc.copyDATA(r, w, max, buf)
 		return n, err
 	}
 	return io.CopyBuffer(w, r, buf)

@@ -47,10 +47,10 @@ func (s *session) Data(r io.Reader) error {
 	if body.Bytes() != nil {
 		kept = body
 	}
-	dkim := s.srv.Evaluator.Checker.NewDKIMVerifier(s.ctx, kept)
+	dkim := s.eval.Checker.NewDKIMVerifier(s.ctx, kept)
 	// The ARC chain is validated in the same pass, from the header the
 	// DKIM verifier keeps: each body canonicalization hashed once.
-	arcs := &arcFeed{v: s.srv.Evaluator.ARC, header: dkim.Header, seal: s.srv.Sealer != nil}
+	arcs := &arcFeed{v: s.eval.ARC, header: dkim.Header, seal: s.srv.Sealer != nil}
 	buf := copyBuffers.Get().(*[]byte)
 	var tail messageTail
 	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, arcs, body, &tail), *buf)
@@ -69,7 +69,7 @@ func (s *session) Data(r io.Reader) error {
 	start := time.Now()
 	spf := <-s.spf
 	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
-	v := s.srv.Evaluator.Evaluate(s.ctx, tx, header, spf, dkimOut, arcs.result(s.ctx))
+	v := s.eval.Evaluate(s.ctx, tx, header, spf, dkimOut, arcs.result(s.ctx))
 	reply := s.finish(v, body, header, size, s.sealSet(v, header, arcs))
 	s.noteVerdict(v, reply, size)
 	messageDuration.Observe(time.Since(start).Seconds())
@@ -128,7 +128,7 @@ func (s *session) message(v *Verdict, header []byte, arcSet []byte) *queue.Messa
 	received := receivedHeader(s.helo(), s.ip, s.srv.Config.Hostname, id, s.rcpts, s.tlsState(), s.opts.UTF8, now)
 	quarantine := ""
 	if v.Action == ActionQuarantine {
-		quarantine = s.srv.Evaluator.Policy.QuarantineHeader
+		quarantine = s.eval.Policy.QuarantineHeader
 	}
 	// Our Authentication-Results goes on top (RFC 8601 §5), where filters
 	// and MUAs look for the receiving MX's verdict, as Postfix with
@@ -150,7 +150,7 @@ func (s *session) message(v *Verdict, header []byte, arcSet []byte) *queue.Messa
 		Received: now,
 		NoDSN:    noBounce(v),
 	}
-	for _, r := range auth.ForgedResults(header, s.srv.Evaluator.Policy.AuthservID) {
+	for _, r := range auth.ForgedResults(header, s.eval.Policy.AuthservID) {
 		m.Omit = append(m.Omit, queue.Range{Start: int64(r.Start), End: int64(r.End)})
 	}
 	if v.Action == ActionHold {

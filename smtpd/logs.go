@@ -111,5 +111,5 @@ func (s *Server) refusedConn(ip, reply string) {
 // while DATA was read: size is then what came before the cut).
 func (s *Server) refusedSize(ip net.IP, from string, size int64) {
 	s.logLimited(logSizeRefused, slog.String("client", ip.String()), slog.String("from", from),
-		slog.Int64("size", size), slog.Int64("max", s.Config.MaxMessageSize))
+		slog.Int64("size", size), slog.Int64("max", s.live().cfg.MaxMessageSize))
 }

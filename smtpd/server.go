@@ -72,7 +72,7 @@ type Server struct {
 
 	once      sync.Once
 	smtp      *smtp.Server
-	accept    domainSet
+	cur       atomic.Pointer[settings] // what Reload may change
 	ctx       context.Context
 	cancel    context.CancelFunc
 	mu        sync.Mutex
@@ -87,7 +87,7 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
-		s.accept = newDomainSet(s.Config.AcceptDomains)
+		s.cur.Store(&settings{cfg: s.Config, accept: newDomainSet(s.Config.AcceptDomains), eval: s.Evaluator})
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 		if s.limiter.now == nil {
 			s.limiter.now = time.Now
@@ -96,6 +96,7 @@ func (s *Server) init() {
 		srv.Domain = s.Config.Hostname
 		srv.MaxMessageBytes = s.Config.MaxMessageSize
 		srv.MaxRecipients = s.Config.MaxRecipients
+		srv.Limits = s.limits
 		srv.ReadTimeout = s.Config.ReadTimeout
 		srv.WriteTimeout = s.Config.ReadTimeout
 		srv.TLSConfig = s.Config.TLS
@@ -110,7 +111,8 @@ func (s *Server) init() {
 // Serve accepts connections on l until Shutdown. It may be called for several listeners.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	ll := newLimitListener(l, s.Config.MaxConnections, s.Config.MaxConnectionsPerIP,
+	lim := s.live().cfg
+	ll := newLimitListener(l, lim.MaxConnections, lim.MaxConnectionsPerIP,
 		s.Config.ReadTimeout, s.Config.SessionTimeout, s.refusedConn)
 	ll.v6Prefix = s.Config.IPv6Prefix
 	s.mu.Lock()

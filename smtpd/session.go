@@ -40,6 +40,7 @@ type txn struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	started time.Time
+	eval    *Evaluator // the policy in force at MAIL: a reload waits for the next transaction
 }
 
 // snapshot is the session as Data works on it: the transaction that is
@@ -66,17 +67,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return r
 	}
 	if opts != nil {
-		if s.srv.Config.MaxMessageSize > 0 && opts.Size > s.srv.Config.MaxMessageSize {
+		if max := s.srv.live().cfg.MaxMessageSize; max > 0 && opts.Size > max {
 			s.srv.refusedSize(s.ip, from, opts.Size)
 			return replyTooBig
 		}
 		s.opts = *opts
 	}
-	s.from, s.hasFrom, s.started = from, true, time.Now()
+	s.from, s.hasFrom, s.started, s.eval = from, true, time.Now(), s.srv.live().eval
 	s.ctx, s.cancel = context.WithCancel(s.srv.ctx)
 	spf := make(chan auth.SPFOutcome, 1)
 	s.spf = spf
-	ctx, ip, helo, checker := s.ctx, s.ip, s.helo(), s.srv.Evaluator.Checker
+	ctx, ip, helo, checker := s.ctx, s.ip, s.helo(), s.eval.Checker
 	if out, ok := checker.SPFCached(ctx, ip, helo, from); ok {
 		spf <- out
 		return nil
@@ -90,20 +91,21 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if r := checkPath(to); r != nil {
 		return r
 	}
+	live := s.srv.live()
 	if strings.EqualFold(to, "postmaster") {
 		// RCPT TO:<Postmaster> without a domain (RFC 5321 §4.5.1).
-		to = s.srv.Config.PostmasterAddress
+		to = live.cfg.PostmasterAddress
 	}
 	if !s.srv.Config.AllowRoutedAddresses && routedAddress(to) {
 		s.srv.refusedRcpt(s.conn, "routed_address", to)
 		return replyRoutedAddress
 	}
 	_, domain := splitAddress(to)
-	if !s.srv.accept.Match(domain) && to != s.srv.Config.PostmasterAddress {
+	if !live.accept.Match(domain) && to != live.cfg.PostmasterAddress {
 		s.srv.refusedRcpt(s.conn, "relay_denied", to)
 		return replyRelayDenied
 	}
-	if len(s.rcpts) >= s.srv.Config.MaxRecipients {
+	if len(s.rcpts) >= live.cfg.MaxRecipients {
 		// go-smtp refuses these first (Reply logs them); kept as a guard.
 		return replyTooManyRcpts
 	}

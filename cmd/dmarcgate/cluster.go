@@ -26,7 +26,7 @@ func openCluster(cfg *config.Config, log *slog.Logger) (*cluster.Cluster, error)
 		return nil, nil
 	}
 	return cluster.Open(cluster.Config{
-		DSN: cfg.Cluster.Postgres, Instance: cfg.Cluster.Instance, Version: version,
+		DSN: cfg.Cluster.Postgres, Instance: cfg.Cluster.Instance, Version: buildVersion(),
 		ShipGrace: cfg.Cluster.ShipGrace.Duration, Logger: log,
 	})
 }

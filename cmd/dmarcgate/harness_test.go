@@ -173,7 +173,7 @@ func (h *harness) start() {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	go func() {
-		h.done <- serve(ctx, h.cfg, log, func(smtpAddrs []net.Addr, m net.Addr) {
+		h.done <- serveFrom(ctx, h.configPath, h.cfg, log, func(smtpAddrs []net.Addr, m net.Addr) {
 			h.addr = smtpAddrs[0].String()
 			if m != nil {
 				h.metrics = m.String()

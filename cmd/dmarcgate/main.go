@@ -32,7 +32,7 @@ func (e usageError) Error() string { return e.msg }
 const usage = `usage: dmarcgate COMMAND [--config FILE] [options]
 
 commands:
-  serve                          run the gateway until SIGTERM/SIGINT
+  serve                          run the gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration
   check --ip IP --helo NAME --mail-from ADDR [--json] [FILE]
                                  evaluate one message as serve would (stdin without FILE);
                                  exit 0 deliver, 3 quarantine/hold, 4 reject (5xx), 5 tempfail (4xx)

@@ -22,7 +22,7 @@ func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
 	if a.reports == nil {
 		return errors.New("aggregate reporting is not set up")
 	}
-	if !a.cfg.Reporting.Enabled {
+	if !a.reports.Enabled() { // as serve has it now, reloads included
 		return errors.New("aggregate reporting is disabled (reporting.enabled = false)")
 	}
 	if a.cluster != nil {
@@ -34,7 +34,7 @@ func opReportsSend(ctx context.Context, a *app, w io.Writer, _ string) error {
 	if err != nil {
 		return err
 	}
-	if a.failures != nil && a.cfg.FailureReports.Enabled {
+	if a.failures != nil && a.failures.Enabled() {
 		if err := a.failures.SendPending(ctx); err != nil {
 			return err
 		}

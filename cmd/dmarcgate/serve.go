@@ -38,12 +38,19 @@ func cmdServe(ctx context.Context, args []string) error {
 	defer startGCFloor()()
 	logs := newLogWriter(os.Stderr)
 	defer logs.Close()
-	return serve(ctx, cfg, newLogger(cfg, logs), nil)
+	return serveFrom(ctx, *path, cfg, newLogger(cfg, logs), nil)
 }
 
-// serve runs the gateway until ctx ends, then shuts down gracefully: stop
-// accepting, let sessions finish, stop the workers, close the database.
+// serve runs the gateway with a configuration that is not reloaded (SIGHUP
+// re-reads the STARTTLS certificate only).
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready readyFunc) error {
+	return serveFrom(ctx, "", cfg, log, ready)
+}
+
+// serveFrom runs the gateway until ctx ends, then shuts down gracefully:
+// stop accepting, let sessions finish, stop the workers, close the
+// database. On SIGHUP it loads path again (reload.go).
+func serveFrom(ctx context.Context, path string, cfg *config.Config, log *slog.Logger, ready readyFunc) error {
 	a, err := openApp(cfg, log, 2*time.Second)
 	if err != nil {
 		return err
@@ -53,7 +60,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready read
 	if err != nil {
 		return err
 	}
-	reloadOnHangup(ctx, a.tlsCert, log)
+	onHangup(ctx, (&reloader{path: path, log: log, a: a, srv: srv, boot: cfg, cur: cfg}).reload)
 	cons, err := startConsole(a, srv)
 	if err != nil {
 		return err
@@ -130,20 +137,7 @@ func (a *app) smtpServer() (*smtpd.Server, error) {
 		a.tlsCert, tlsConf = cert, cert.tlsConfig()
 	}
 	srv := &smtpd.Server{
-		Config: smtpd.Config{
-			Hostname:             cfg.Hostname,
-			AcceptDomains:        cfg.SMTP.AcceptDomains,
-			PostmasterAddress:    cfg.SMTP.PostmasterAddress,
-			MaxMessageSize:       cfg.SMTP.MaxMessageSize,
-			MaxRecipients:        cfg.SMTP.MaxRecipients,
-			MaxConnections:       cfg.SMTP.MaxConnections,
-			MaxConnectionsPerIP:  cfg.SMTP.MaxConnectionsPerIP,
-			AllowRoutedAddresses: cfg.SMTP.AllowRoutedAddresses,
-			IPv6Prefix:           cfg.SMTP.IPv6Prefix,
-			ReadTimeout:          cfg.SMTP.ReadTimeout.Duration,
-			SessionTimeout:       cfg.SMTP.SessionTimeout.Duration,
-			TLS:                  tlsConf,
-		},
+		Config:    smtpConfig(cfg, tlsConf),
 		Evaluator: a.eval,
 		Queue:     a.queue,
 		DB:        a.db,

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"dmarcgate/config"
@@ -130,30 +127,4 @@ func stampOf(certFile, keyFile string) (fileStamp, error) {
 		return fileStamp{}, err
 	}
 	return fileStamp{ci.ModTime().UnixNano(), ki.ModTime().UnixNano(), ci.Size(), ki.Size()}, nil
-}
-
-// reloadOnHangup reloads the certificate (when there is one) on each
-// SIGHUP until ctx ends. Without it SIGHUP would end the process.
-func reloadOnHangup(ctx context.Context, cert *certificate, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		reloadOn(ctx, hup, cert, log)
-	}()
-}
-
-func reloadOn(ctx context.Context, hup <-chan os.Signal, cert *certificate, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			if cert == nil {
-				log.Info("SIGHUP: no STARTTLS certificate to reload")
-				continue
-			}
-			cert.refresh(true)
-		}
-	}
 }

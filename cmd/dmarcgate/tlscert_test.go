@@ -96,7 +96,7 @@ func TestCertificateFollowsRenewedFiles(t *testing.T) {
 	hup := make(chan os.Signal, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go reloadOn(ctx, hup, c, slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	go reloadOn(ctx, hup, func() { c.refresh(true) })
 	hup <- syscall.SIGHUP
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(servedName(t, c), "c.test") {

@@ -67,24 +67,25 @@ func newEvaluator(cfg *config.Config) (*resolver.Client, *auth.Checker, *smtpd.E
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	eval := &smtpd.Evaluator{
-		Checker: checker,
-		Policy: smtpd.Policy{
-			AuthservID:       cfg.AuthservID(),
-			Monitor:          cfg.DMARC.Mode == "monitor",
-			Quarantine:       cfg.DMARC.Quarantine,
-			QuarantineHeader: cfg.DMARC.QuarantineHeader,
-			TempFail:         cfg.DMARC.OnTempError == "tempfail",
-			LegacyPct:        cfg.DMARC.LegacyPct,
-			Overrides:        overrides,
-			TrustedSealers:   cfg.ARC.TrustedSealers,
-		},
-		Roll: roll,
-	}
+	eval := &smtpd.Evaluator{Checker: checker, Policy: policyFrom(cfg, overrides), Roll: roll}
 	if cfg.ARC.Verify {
 		eval.ARC = &arc.Verifier{Resolver: res}
 	}
 	return res, checker, eval, nil
+}
+
+// policyFrom is the local DMARC policy of cfg (a reload builds it again).
+func policyFrom(cfg *config.Config, overrides []smtpd.Override) smtpd.Policy {
+	return smtpd.Policy{
+		AuthservID:       cfg.AuthservID(),
+		Monitor:          cfg.DMARC.Mode == "monitor",
+		Quarantine:       cfg.DMARC.Quarantine,
+		QuarantineHeader: cfg.DMARC.QuarantineHeader,
+		TempFail:         cfg.DMARC.OnTempError == "tempfail",
+		LegacyPct:        cfg.DMARC.LegacyPct,
+		Overrides:        overrides,
+		TrustedSealers:   cfg.ARC.TrustedSealers,
+	}
 }
 
 // roll draws the legacy pct sample (RFC 7489 §6.6.4), once per message.

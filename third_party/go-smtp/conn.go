@@ -282,13 +282,13 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 	if c.server.EnableDSN {
 		caps = append(caps, "DSN")
 	}
-	if c.server.MaxMessageBytes > 0 {
-		caps = append(caps, fmt.Sprintf("SIZE %v", c.server.MaxMessageBytes))
+	if c.server.maxMessageBytes() > 0 {
+		caps = append(caps, fmt.Sprintf("SIZE %v", c.server.maxMessageBytes()))
 	} else {
 		caps = append(caps, "SIZE")
 	}
-	if c.server.MaxRecipients > 0 {
-		caps = append(caps, fmt.Sprintf("LIMITS RCPTMAX=%v", c.server.MaxRecipients))
+	if c.server.maxRecipients() > 0 {
+		caps = append(caps, fmt.Sprintf("LIMITS RCPTMAX=%v", c.server.maxRecipients()))
 	}
 	if c.server.EnableRRVS {
 		caps = append(caps, "RRVS")
@@ -356,7 +356,7 @@ func (c *Conn) handleMail(arg string) {
 				return
 			}
 
-			if c.server.MaxMessageBytes > 0 && int64(size) > c.server.MaxMessageBytes {
+			if c.server.maxMessageBytes() > 0 && int64(size) > c.server.maxMessageBytes() {
 				c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
 				return
 			}
@@ -691,8 +691,8 @@ func (c *Conn) handleRcpt(arg string) {
 		return
 	}
 
-	if c.server.MaxRecipients > 0 && len(c.recipients) >= c.server.MaxRecipients {
-		c.writeResponse(452, EnhancedCode{4, 5, 3}, fmt.Sprintf("Maximum limit of %v recipients reached", c.server.MaxRecipients))
+	if c.server.maxRecipients() > 0 && len(c.recipients) >= c.server.maxRecipients() {
+		c.writeResponse(452, EnhancedCode{4, 5, 3}, fmt.Sprintf("Maximum limit of %v recipients reached", c.server.maxRecipients()))
 		return
 	}
 
@@ -1036,7 +1036,7 @@ func (c *Conn) handleBdat(arg string) {
 		return
 	}
 
-	if c.server.MaxMessageBytes != 0 && c.bytesReceived+int64(size) > c.server.MaxMessageBytes {
+	if c.server.maxMessageBytes() != 0 && c.bytesReceived+int64(size) > c.server.maxMessageBytes() {
 		c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
 
 		// Discard chunk itself without passing it to backend.

@@ -62,9 +62,9 @@ func newDataReader(c *Conn) *dataReader {
 		r: c.text.R,
 	}
 
-	if c.server.MaxMessageBytes > 0 {
+	if c.server.maxMessageBytes() > 0 {
 		dr.limited = true
-		dr.n = int64(c.server.MaxMessageBytes)
+		dr.n = int64(c.server.maxMessageBytes())
 	}
 
 	return dr

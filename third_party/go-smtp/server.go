@@ -42,8 +42,12 @@ type Server struct {
 	// (dmarcgate patch)
 	TLSError func(c *Conn, err error)
 
-	MaxRecipients     int
-	MaxMessageBytes   int64
+	MaxRecipients   int
+	MaxMessageBytes int64
+	// Limits, when set, is asked for the recipient and message size limits
+	// at each use instead of MaxRecipients and MaxMessageBytes, so that
+	// they can change while the server runs (dmarcgate patch).
+	Limits            func() (maxRecipients int, maxMessageBytes int64)
 	MaxLineLength     int
 	AllowInsecureAuth bool
 	Debug             io.Writer
@@ -331,4 +335,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-connDone:
 		return err
 	}
+}
+
+// maxRecipients is MaxRecipients, or what Limits says (dmarcgate patch).
+func (s *Server) maxRecipients() int {
+	if s.Limits != nil {
+		n, _ := s.Limits()
+		return n
+	}
+	return s.MaxRecipients
+}
+
+// maxMessageBytes is MaxMessageBytes, or what Limits says (dmarcgate patch).
+func (s *Server) maxMessageBytes() int64 {
+	if s.Limits != nil {
+		_, n := s.Limits()
+		return n
+	}
+	return s.MaxMessageBytes
 }
