@@ -93,6 +93,11 @@ type Queue struct {
 	// BodyMemory bounds what message bodies being received hold in memory
 	// together, beyond the first 256 KiB of each.
 	BodyMemory int64 `toml:"body_memory"`
+	// MinFreeSpace: below this many free bytes on state_dir, MAIL gets
+	// 452 4.3.1 (0: no floor). MaxSpoolInFlight bounds the bytes that
+	// bodies being received hold in spool files together (0: no bound).
+	MinFreeSpace     int64 `toml:"min_free_space"`
+	MaxSpoolInFlight int64 `toml:"max_spool_in_flight"`
 	// TransactionTimeout bounds one outgoing transaction as a whole, plus
 	// the message's size at MinTransferRate bytes/s.
 	TransactionTimeout Duration `toml:"transaction_timeout"`

@@ -29,6 +29,9 @@ func Default() *Config {
 			MaxConnMessages: 1000,
 			BodyMemory:      64 << 20,
 
+			MinFreeSpace:     1 << 30,
+			MaxSpoolInFlight: 2 << 30,
+
 			TransactionTimeout: Duration{15 * time.Minute},
 			MinTransferRate:    8192,
 		},

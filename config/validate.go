@@ -139,6 +139,9 @@ func (c *Config) validateRelay() error {
 	if q.IdleConnTimeout.Duration <= 0 || q.MaxConnMessages <= 0 {
 		return bad("queue", "idle_conn_timeout and max_conn_messages must be positive")
 	}
+	if q.MinFreeSpace < 0 || q.MaxSpoolInFlight < 0 {
+		return bad("queue", "min_free_space and max_spool_in_flight must not be negative (0 turns each off)")
+	}
 	if q.BodyMemory < 0 {
 		return bad("queue.body_memory", "must not be negative")
 	}

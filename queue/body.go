@@ -42,6 +42,8 @@ type Body struct {
 	dir    string
 	budget *memoryBudget
 	held   int64 // bytes of budget reserved for buf beyond MemoryKept
+	spool  *memoryBudget
+	onDisk int64 // bytes of spool charged to spool
 	buf    []byte
 	file   *os.File
 	w      *bufio.Writer
@@ -51,7 +53,7 @@ type Body struct {
 }
 
 // NewBody returns an empty body to write the message into.
-func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir, budget: q.memory} }
+func (q *Queue) NewBody() *Body { return &Body{dir: q.spoolDir, budget: q.memory, spool: q.spool} }
 
 // Expect prepares for a body of about size bytes, as announced with
 // SIZE= at MAIL (RFC 1870): one that fits in memory (and in the shared
@@ -124,6 +126,9 @@ func (b *Body) Write(p []byte) (int, error) {
 		b.n += int64(len(p))
 		return len(p), nil
 	}
+	if b.err = b.chargeSpool(int64(len(p))); b.err != nil {
+		return 0, b.err
+	}
 	n, err := b.w.Write(p)
 	b.n += int64(n)
 	if err != nil {
@@ -177,6 +182,7 @@ func (b *Body) Abort() {
 	b.used = true
 	b.buf = nil
 	b.release()
+	b.releaseSpool()
 	if b.file != nil {
 		b.file.Close()
 		os.Remove(b.file.Name())
@@ -192,6 +198,9 @@ func (b *Body) spill(reason string) error {
 	}
 	b.file = f
 	b.w = bufio.NewWriterSize(f, 64<<10)
+	if err := b.chargeSpool(int64(len(b.buf))); err != nil {
+		return err
+	}
 	if _, err := b.w.Write(b.buf); err != nil {
 		return fmt.Errorf("queue: writing spool file: %w", err)
 	}
@@ -212,6 +221,7 @@ func (b *Body) seal(id string) (path string, err error) {
 		return "", b.err
 	}
 	b.used = true
+	defer b.releaseSpool() // committed or removed: no longer in flight
 	if b.file == nil {
 		return "", nil
 	}

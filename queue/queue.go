@@ -48,6 +48,12 @@ type Config struct {
 	// once beyond MemoryKept each; a body that cannot get its share goes
 	// to a spool file. Default 64 MiB.
 	BodyMemory int64
+	// MinFreeSpace: StorageLow reports ErrStorageFull when state_dir has
+	// fewer free bytes (0: no floor). MaxSpoolInFlight bounds the bytes
+	// that bodies being received hold in spool files together; a body
+	// past it fails with ErrStorageFull (0: no bound). See storage.go.
+	MinFreeSpace     int64
+	MaxSpoolInFlight int64
 
 	Workers int // concurrent relay deliveries; default 16
 	// OutboundWorkers deliver mail the gateway originates (RouteOutbound:
@@ -157,6 +163,7 @@ type Queue struct {
 	freshOutbound chan freshEntry
 	hosts         *hostSlots    // outbound deliveries in progress per MX address
 	memory        *memoryBudget // bodies being received, in memory
+	spool         *memoryBudget // bodies being received, in spool files; nil: no bound
 
 	run runState
 }
@@ -190,6 +197,9 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		freshOutbound: make(chan freshEntry),
 		hosts:         newHostSlots(cfg.MaxConnsPerHost),
 		memory:        &memoryBudget{limit: cfg.BodyMemory},
+	}
+	if cfg.MaxSpoolInFlight > 0 {
+		q.spool = &memoryBudget{limit: cfg.MaxSpoolInFlight}
 	}
 	if err := os.MkdirAll(q.spoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)

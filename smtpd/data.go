@@ -53,9 +53,13 @@ func (s *session) Data(r io.Reader) error {
 	arcs := &arcFeed{v: s.eval.ARC, header: dkim.Header, seal: s.srv.Sealer != nil}
 	buf := copyBuffers.Get().(*[]byte)
 	var tail messageTail
-	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, arcs, body, &tail), *buf)
+	spool := &storageGuard{w: body}
+	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, arcs, spool, &tail), *buf)
 	copyBuffers.Put(buf)
 	dkimOut, _ := dkim.Close()
+	if err == nil && spool.full {
+		err = queue.ErrStorageFull
+	}
 	if err != nil {
 		body.Abort()
 		return s.dataError(err, size, &tail)
@@ -202,6 +206,11 @@ func (s *session) dataError(err error, size int64, tail *messageTail) error {
 		messagesTotal.WithLabelValues("too_big").Inc()
 		s.srv.refusedSize(s.ip, s.from, size)
 		return replyTooBig
+	}
+	if errors.Is(err, queue.ErrStorageFull) {
+		messagesTotal.WithLabelValues("no_storage").Inc()
+		s.srv.Logger.Warn("message refused", "client", s.ip, "from", s.from, "size", size, "err", err)
+		return replyNoStorage
 	}
 	messagesTotal.WithLabelValues("incomplete").Inc()
 	var ne net.Error

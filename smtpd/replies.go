@@ -26,7 +26,9 @@ var (
 	replyTooManyConnsIP = "421 4.7.0 too many connections from your address, try again later\r\n"
 	replyReadTimeout    = reply(421, 4, 4, 2, "idle too long, closing connection")
 	replyTruncated      = reply(451, 4, 3, 0, "message transfer incomplete")
-	replyBareCR         = reply(550, 5, 6, 0, "message header contains a bare CR (RFC 5322 §2.2)")
+	// RFC 3463 §3.4: X.3.1 mail system full.
+	replyNoStorage = reply(452, 4, 3, 1, "insufficient system storage, try again later")
+	replyBareCR    = reply(550, 5, 6, 0, "message header contains a bare CR (RFC 5322 §2.2)")
 	// RFC 3463 §3.5: X.3.2 system not accepting network messages.
 	replyShutdown = reply(421, 4, 3, 2, "service shutting down, try again later")
 	// RFC 5321 §4.1.1.4: only CR LF "." CR LF ends the data; a client that

@@ -66,6 +66,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if r := checkPath(from); r != nil {
 		return r
 	}
+	if r := s.storageLow(); r != nil {
+		return r
+	}
 	if opts != nil {
 		if max := s.srv.live().cfg.MaxMessageSize; max > 0 && opts.Size > max {
 			s.srv.refusedSize(s.ip, from, opts.Size)

@@ -261,7 +261,11 @@ func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) qu
 		IdleConnTimeout: cfg.Queue.IdleConnTimeout.Duration,
 		MaxConnMessages: cfg.Queue.MaxConnMessages,
 		BodyMemory:      cfg.Queue.BodyMemory,
-		Logger:          log,
+		MinFreeSpace:    cfg.Queue.MinFreeSpace,
+		// The bound on spool files in flight is kept apart from MinFreeSpace:
+		// stalled sessions cannot fill the disk between two MAIL checks.
+		MaxSpoolInFlight: cfg.Queue.MaxSpoolInFlight,
+		Logger:           log,
 
 		OutboundWorkers:    cfg.Outbound.Workers,
 		MaxConnsPerHost:    cfg.Outbound.MaxConnectionsPerHost,
