@@ -78,6 +78,7 @@ bench: build
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_TLS_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining -per-conn 1 -tls
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_LARGE_N) -c $(BENCH_C) -size 1000000
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth-cost -rounds $(BENCH_ROUNDS)
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -arc-cost -rounds $(BENCH_ROUNDS)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c 20 -size $(BENCH_SIZE) -auth -spoofed 50
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./resolver ./auth ./policy ./queue ./store ./cmd/dmarcgate
 	$(GO) run ./cmd/reportbench -gateway ./$(BIN) -reports $(BENCH_REPORTS) -rows $(BENCH_REPORT_ROWS)

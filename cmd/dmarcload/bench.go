@@ -17,13 +17,13 @@ import (
 // interleaved, then their medians.
 func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	var keys []*rsa.PrivateKey
-	if o.auth || o.authCost {
+	if o.auth || o.authCost || o.arcCost {
 		var err error
 		if keys, err = generateKeys(o.domains); err != nil {
 			return err
 		}
 	}
-	plain, err := newWorkload(o, keysIf(o.auth, keys))
+	plain, err := newWorkload(o, keysIf(o.auth || o.arcCost, keys))
 	if err != nil {
 		return err
 	}
@@ -46,6 +46,15 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if o.arcCost {
+			key, err := arcKey(zone)
+			if err != nil {
+				return err
+			}
+			if signed, err = sealedWorkload(plain, key); err != nil {
+				return err
+			}
+		}
 		dns, err := resolvertest.Listen(zone)
 		if err != nil {
 			return err
@@ -64,7 +73,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 		rounds = append(rounds, r)
 	}
-	if len(rounds) > 1 || o.authCost || o.clusterCost != "" || o.consoleCost {
+	if len(rounds) > 1 || o.authCost || o.arcCost || o.clusterCost != "" || o.consoleCost {
 		tab.notes(roundsSummary(rounds, costLabel(o)))
 	}
 	return nil
@@ -102,7 +111,7 @@ func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, si
 	loads := []*workload{w}
 	opts := []options{o}
 	if signed != nil {
-		runs = append(runs, gatewayFigures{label: "gateway+auth"})
+		runs = append(runs, gatewayFigures{label: secondLabel(o)})
 		loads = append(loads, signed)
 		opts = append(opts, o)
 	}
@@ -167,6 +176,14 @@ func roundsSummary(rounds []round, costOf string) []string {
 	return lines
 }
 
+// secondLabel names the second gateway run of -auth-cost and -arc-cost.
+func secondLabel(o options) string {
+	if o.arcCost {
+		return "gateway+auth+arc"
+	}
+	return "gateway+auth"
+}
+
 // costLabel names what the second gateway run of a round adds.
 func costLabel(o options) string {
 	if o.clusterCost != "" {
@@ -174,6 +191,9 @@ func costLabel(o options) string {
 	}
 	if o.consoleCost {
 		return "the console, polled every second,"
+	}
+	if o.arcCost {
+		return "ARC verification"
 	}
 	return "authentication"
 }
@@ -230,7 +250,7 @@ func directLabel(o options) string {
 
 func gatewayLabel(o options) string {
 	label := "gateway"
-	if o.auth {
+	if o.auth || o.arcCost {
 		label += "+auth"
 	}
 	if o.spoofed > 0 {

@@ -631,3 +631,14 @@ func TestProcessSink(t *testing.T) {
 		})
 	}
 }
+
+// -arc-cost runs the gateway with signed mail without and with a list's
+// ARC set in every round and gives what ARC verification costs.
+func TestARCCostRounds(t *testing.T) {
+	out := runGateway(t, "-n 40 -c 4 -size 4096 -domains 2 -arc-cost -rounds 2",
+		"median of 2 rounds: gateway+auth ", "median of 2 rounds: gateway+auth+arc ",
+		"ARC verification costs", "sink received 40 of 40 accepted")
+	if n := strings.Count(out, "\ngateway+auth+arc "); n != 2 {
+		t.Errorf("%d gateway+auth+arc rows, want 2", n)
+	}
+}

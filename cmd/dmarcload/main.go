@@ -10,12 +10,13 @@
 // Usage:
 //
 //	dmarcload -gateway ./bin/dmarcgate -n 20000 -c 50 -size 4096 [-auth] [-spoofed PCT]
-//	          [-pipelining] [-per-conn M] [-tls] [-rounds R] [-auth-cost] [-sink-in-process]
+//	          [-pipelining] [-per-conn M] [-tls] [-rounds R] [-auth-cost] [-arc-cost] [-sink-in-process]
 //
 // This machine's speed drifts from minute to minute: -rounds repeats the
 // runs, interleaved, and prints their medians. -auth-cost runs the gateway
 // without and with DKIM-signed mail in each round and prints what
-// authentication costs in throughput.
+// authentication costs in throughput; -arc-cost does the same for ARC
+// verification, with signed mail without and with a list's ARC set.
 package main
 
 import (
@@ -54,6 +55,7 @@ type options struct {
 	directOnly bool   // skip the gateway run
 	rounds     int    // how many times the runs are repeated
 	authCost   bool   // each round: the gateway without and with DKIM
+	arcCost    bool   // each round: signed mail without and with an ARC set
 	keep       bool   // keep the gateway's temporary directory
 	// clusterCost is a PostgreSQL URL: each round runs the gateway with
 	// aggregate reports on, alone and with cluster.postgres set to it.
@@ -111,6 +113,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.directOnly, "direct-only", false, "measure the sink alone, without the gateway")
 	fs.IntVar(&o.rounds, "rounds", 1, "repeat the runs, interleaved, and print their medians")
 	fs.BoolVar(&o.authCost, "auth-cost", false, "run the gateway without and with DKIM-signed mail in each round and print the throughput authentication costs")
+	fs.BoolVar(&o.arcCost, "arc-cost", false, "run the gateway with DKIM-signed mail without and with an ARC set (sealed by a list, RSA 2048) in each round and print the throughput ARC verification costs")
 	fs.BoolVar(&o.sinkInProcess, "sink-in-process", false, "run the sink inside dmarcload rather than in a process of its own; the direct run then skips the process switch that every real downstream costs (for comparison with earlier figures)")
 	fs.StringVar(&o.clusterCost, "cluster-cost", "", "PostgreSQL URL: run the gateway with aggregate reports on, alone and with cluster.postgres set, in each round, and print what the cluster costs")
 	fs.BoolVar(&o.consoleCost, "console-cost", false, "run the gateway without and with the web console (a poller loads its Overview every second) in each round, and print what the console costs")
@@ -146,6 +149,8 @@ func (o options) validate() error {
 		return errors.New("-auth-cost runs both kinds itself: it takes no -auth, -spoofed or -direct-only")
 	case o.consoleCost && (o.authCost || o.directOnly || o.clusterCost != ""):
 		return errors.New("-console-cost takes no -auth-cost, -cluster-cost or -direct-only")
+	case o.arcCost && (o.auth || o.authCost || o.spoofed > 0 || o.directOnly || o.clusterCost != "" || o.consoleCost):
+		return errors.New("-arc-cost runs both kinds itself: it takes no -auth, -auth-cost, -spoofed, -direct-only, -cluster-cost or -console-cost")
 	case o.clusterCost != "" && (o.authCost || o.directOnly):
 		return errors.New("-cluster-cost takes no -auth-cost or -direct-only")
 	}
