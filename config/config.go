@@ -118,11 +118,14 @@ type DMARC struct {
 	Quarantine       string `toml:"quarantine"`
 	QuarantineHeader string `toml:"quarantine_header"`
 	// QuarantineExpire: a held message not released by then is deleted.
-	QuarantineExpire Duration   `toml:"quarantine_expire"`
-	OnTempError      string     `toml:"on_temperror"`
-	OrgDomain        string     `toml:"org_domain"`
-	LegacyPct        string     `toml:"legacy_pct"`
-	Override         []Override `toml:"override"`
+	QuarantineExpire Duration `toml:"quarantine_expire"`
+	OnTempError      string   `toml:"on_temperror"`
+	OrgDomain        string   `toml:"org_domain"`
+	LegacyPct        string   `toml:"legacy_pct"`
+	// EvaluationTimeout bounds each message's SPF, DKIM key, DMARC and
+	// ARC look-ups; what is not done by then is a temperror.
+	EvaluationTimeout Duration   `toml:"evaluation_timeout"`
+	Override          []Override `toml:"override"`
 }
 
 // Override is a local exception to the sender's DMARC policy.

@@ -47,7 +47,9 @@ func (s *session) Data(r io.Reader) error {
 	if body.Bytes() != nil {
 		kept = body
 	}
-	dkim := s.eval.Checker.NewDKIMVerifier(s.ctx, kept)
+	evalCtx, startLimit, stopEval := s.evalContext()
+	defer stopEval()
+	dkim := s.eval.Checker.NewDKIMVerifier(evalCtx, kept)
 	// The ARC chain is validated in the same pass, from the header the
 	// DKIM verifier keeps: each body canonicalization hashed once.
 	arcs := &arcFeed{v: s.eval.ARC, header: dkim.Header, seal: s.srv.Sealer != nil}
@@ -56,6 +58,7 @@ func (s *session) Data(r io.Reader) error {
 	spool := &storageGuard{w: body}
 	size, err := readMessage(s.conn, r, io.MultiWriter(neverFails{dkim}, arcs, spool, &tail), *buf)
 	copyBuffers.Put(buf)
+	startLimit()
 	dkimOut, _ := dkim.Close()
 	if err == nil && spool.full {
 		err = queue.ErrStorageFull
@@ -73,7 +76,7 @@ func (s *session) Data(r io.Reader) error {
 	start := time.Now()
 	spf := <-s.spf
 	tx := Transaction{IP: s.ip, HELO: s.helo(), MailFrom: s.from, Rcpts: s.rcpts}
-	v := s.eval.Evaluate(s.ctx, tx, header, spf, dkimOut, arcs.result(s.ctx))
+	v := s.eval.Evaluate(evalCtx, tx, header, spf, dkimOut, arcs.result(evalCtx))
 	reply := s.finish(v, body, header, size, s.sealSet(v, header, arcs))
 	s.noteVerdict(v, reply, size)
 	messageDuration.Observe(time.Since(start).Seconds())

@@ -41,7 +41,9 @@ type Config struct {
 	IPv6Prefix     int
 	ReadTimeout    time.Duration
 	SessionTimeout time.Duration
-	TLS            *tls.Config // STARTTLS offered when set
+	// EvaluationTimeout bounds one message's look-ups (evalContext); 0: none.
+	EvaluationTimeout time.Duration
+	TLS               *tls.Config // STARTTLS offered when set
 }
 
 // Recorder is the seam through which every evaluated message reaches the

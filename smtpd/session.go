@@ -85,8 +85,38 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		spf <- out
 		return nil
 	}
-	go func() { spf <- checker.SPF(ctx, ip, helo, from) }()
+	go func() {
+		if d := s.srv.live().cfg.EvaluationTimeout; d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		spf <- checker.SPF(ctx, ip, helo, from)
+	}()
 	return nil
+}
+
+// evalContext is the context of a message's evaluation: DKIM key look-ups
+// while the message arrives, then the rest. The returned start begins
+// dmarc.evaluation_timeout for what is left at the end of data (DKIM, the
+// DMARC policy, ARC); what is not done by then ends in temperror, so the
+// client gets its reply in time (the SPF check has the same bound from
+// MAIL). Canceled, not a deadline, since a transfer's length is unknown.
+func (s *session) evalContext() (ctx context.Context, start func(), stop func()) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	var timer *time.Timer
+	start = func() {
+		if d := s.srv.live().cfg.EvaluationTimeout; d > 0 {
+			timer = time.AfterFunc(d, cancel)
+		}
+	}
+	stop = func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		cancel()
+	}
+	return ctx, start, stop
 }
 
 // Rcpt accepts recipients of our domains only: never an open relay.
@@ -99,7 +129,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		// RCPT TO:<Postmaster> without a domain (RFC 5321 §4.5.1).
 		to = live.cfg.PostmasterAddress
 	}
-	if !s.srv.Config.AllowRoutedAddresses && routedAddress(to) {
+	if !live.cfg.AllowRoutedAddresses && routedAddress(to) {
 		s.srv.refusedRcpt(s.conn, "routed_address", to)
 		return replyRoutedAddress
 	}

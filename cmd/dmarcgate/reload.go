@@ -182,6 +182,7 @@ func smtpConfig(cfg *config.Config, tlsConf *tls.Config) smtpd.Config {
 		IPv6Prefix:           cfg.SMTP.IPv6Prefix,
 		ReadTimeout:          cfg.SMTP.ReadTimeout.Duration,
 		SessionTimeout:       cfg.SMTP.SessionTimeout.Duration,
+		EvaluationTimeout:    cfg.DMARC.EvaluationTimeout.Duration,
 		TLS:                  tlsConf,
 	}
 }

@@ -302,3 +302,46 @@ func TestReadTimeoutEndsSessionOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluationDeadline: an SPF record whose lookups each take 0.9 s
+// would hold the session for seconds; dmarc.evaluation_timeout bounds the
+// whole evaluation, which ends in temperror, and the reply comes in time.
+func TestEvaluationDeadline(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.DMARC.EvaluationTimeout = config.Duration{Duration: time.Second}
+		c.DNS.Timeout = config.Duration{Duration: 5 * time.Second}
+	})
+	var incl []string
+	for i := range 8 {
+		name := fmt.Sprintf("s%d.slow.example.", i)
+		h.dns.SetRecords(name, name+` 300 IN TXT "v=spf1 -all"`)
+		incl = append(incl, "include:"+name)
+	}
+	h.dns.SetRecords("slow.example.", `slow.example. 300 IN TXT "v=spf1 `+strings.Join(incl, " ")+` -all"`)
+	h.dns.SetDelay(900 * time.Millisecond)
+	c := dialBDAT(t, h.addr)
+	start := time.Now()
+	c.cmd(250, "MAIL FROM:<alice@slow.example>")
+	c.cmd(250, "RCPT TO:<bob@example.org>")
+	c.cmd(354, "DATA")
+	code, text := c.cmdLine(message("alice@slow.example", "slow spf") + ".")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the evaluation took %v with evaluation_timeout = 1s", took)
+	}
+	switch code {
+	case 250:
+		got, err := h.sink.Wait(1, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(got[0].Data), "spf=temperror") {
+			t.Errorf("SPF cut short is not a temperror:\n%.600s", got[0].Data)
+		}
+	case 451:
+		if !strings.HasPrefix(text, "4.7.0 ") {
+			t.Errorf("reply %d %s, want 451 4.7.0 for a DMARC temperror", code, text)
+		}
+	default:
+		t.Errorf("reply %d %s, want 250 or 451", code, text)
+	}
+}
