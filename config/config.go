@@ -110,6 +110,9 @@ type Outbound struct {
 	Workers int `toml:"workers"`
 	// MaxConnectionsPerHost bounds concurrent deliveries to one MX address.
 	MaxConnectionsPerHost int `toml:"max_connections_per_host"`
+	// PlaintextFallback: after a failed STARTTLS with a host that offered
+	// it, send in plain text all the same.
+	PlaintextFallback bool `toml:"plaintext_fallback"`
 }
 
 type DMARC struct {

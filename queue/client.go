@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"dmarcgate/internal/tlsconf"
 )
 
 // dialer opens SMTP/LMTP client sessions, with opportunistic STARTTLS.
@@ -17,6 +19,8 @@ type dialer struct {
 	dialTimeout time.Duration
 	timeouts    StageTimeouts
 	tlsConfig   *tls.Config // nil: never STARTTLS
+	// fallback: after a failed STARTTLS, try again in plain text.
+	fallback bool
 }
 
 // session is one client connection to an SMTP (RFC 5321) or LMTP (RFC
@@ -51,20 +55,22 @@ const (
 	writeBuffer = 32 << 10
 )
 
-// errTLS marks a STARTTLS failure: the caller may retry in plain text.
+// errTLS marks a STARTTLS failure: the caller may retry in plain text
+// when the dialer allows it.
 var errTLS = errors.New("STARTTLS failed")
 
 // open connects to addr, says EHLO (LHLO) and, when configured and offered,
-// upgrades with STARTTLS (RFC 3207). A TLS failure is retried once in plain
-// text: opportunistic TLS must never make mail undeliverable. The session
-// is bound to ctx.
+// upgrades with STARTTLS (RFC 3207). A STARTTLS failure with a server that
+// offered it is retried in plain text only when d.fallback says so: an
+// attacker on the path can make any handshake fail, and falling back would
+// hand it the message. The session is bound to ctx.
 func (d *dialer) open(ctx context.Context, addr, serverName string, lmtp bool, deadline time.Time) (*session, error) {
 	if strings.ContainsAny(d.hostname, "\r\n") {
 		return nil, fmt.Errorf("queue: invalid hostname %q", d.hostname)
 	}
 	if d.tlsConfig != nil {
 		s, err := d.openOnce(ctx, addr, serverName, lmtp, true, deadline)
-		if !errors.Is(err, errTLS) {
+		if !errors.Is(err, errTLS) || !d.fallback {
 			return s, err
 		}
 	}
@@ -133,7 +139,7 @@ const tlsSessions = 256
 // new connection to the same MX or downstream skips the certificate and
 // its signature, on both sides.
 func clientTLS() *tls.Config {
-	return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12,
+	return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, CipherSuites: tlsconf.CipherSuites(),
 		ClientSessionCache: tls.NewLRUClientSessionCache(tlsSessions)}
 }
 

@@ -75,7 +75,7 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 	if t.err != nil {
 		return failAll(t.rcpts, t.err), ""
 	}
-	d := q.dialer(t.tls)
+	d := q.dialer(t.tls, rec.Route == RouteRelay || q.cfg.PlaintextFallback)
 	var lastErr error
 	for i, a := range t.addrs {
 		if i >= maxAddrs || ctx.Err() != nil {
@@ -139,8 +139,11 @@ func (q *Queue) deliverTo(ctx context.Context, d *dialer, key poolKey, rec *reco
 	return res, nil
 }
 
-func (q *Queue) dialer(useTLS bool) *dialer {
-	d := &dialer{hostname: q.cfg.Hostname, dialTimeout: q.cfg.DialTimeout, timeouts: q.cfg.Timeouts}
+// dialer makes the dialer of a delivery; fallback: after a failed STARTTLS,
+// plain text (to the downstream, whose relay.tls is opportunistic; outbound
+// only as configured).
+func (q *Queue) dialer(useTLS, fallback bool) *dialer {
+	d := &dialer{hostname: q.cfg.Hostname, dialTimeout: q.cfg.DialTimeout, timeouts: q.cfg.Timeouts, fallback: fallback}
 	if useTLS {
 		d.tlsConfig = q.cfg.TLSConfig
 	}

@@ -89,6 +89,11 @@ type Config struct {
 	// opportunistic (certificates not verified): any TLS beats plain text,
 	// with a session cache (see clientTLS).
 	TLSConfig *tls.Config
+	// PlaintextFallback: after a failed STARTTLS with an outbound host that
+	// offered it, try again in plain text. Off: the recipients are
+	// deferred (an attacker on the path can make any handshake fail).
+	// Delivery to the downstream always falls back (relay.tls).
+	PlaintextFallback bool
 	// Postmaster is the From: of DSNs; default MAILER-DAEMON@Hostname.
 	Postmaster string
 	// OnPermanentFailure is called for each recipient that bounced.

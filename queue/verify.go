@@ -80,7 +80,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	d := &dialer{hostname: cfg.Hostname, dialTimeout: cfg.DialTimeout}
+	d := &dialer{hostname: cfg.Hostname, dialTimeout: cfg.DialTimeout, fallback: true}
 	d.timeouts.setDefaults(cfg.CommandTimeout)
 	if cfg.TLS {
 		d.tlsConfig = cfg.TLSConfig

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dmarcgate/config"
+	"dmarcgate/internal/tlsconf"
 )
 
 // certCheckEvery is how often a handshake may look whether the certificate
@@ -62,7 +63,7 @@ func loadCertificate(certFile, keyFile string, log *slog.Logger) (*certificate, 
 }
 
 func (c *certificate) tlsConfig() *tls.Config {
-	return &tls.Config{GetCertificate: c.get, MinVersion: tls.VersionTLS12}
+	return &tls.Config{GetCertificate: c.get, MinVersion: tls.VersionTLS12, CipherSuites: tlsconf.CipherSuites()}
 }
 
 // notAfter is when the certificate in use expires.

@@ -271,6 +271,7 @@ func queueConfig(cfg *config.Config, res resolver.Resolver, log *slog.Logger) qu
 		MaxConnsPerHost:    cfg.Outbound.MaxConnectionsPerHost,
 		TransactionTimeout: cfg.Queue.TransactionTimeout.Duration,
 		MinTransferRate:    cfg.Queue.MinTransferRate,
+		PlaintextFallback:  cfg.Outbound.PlaintextFallback,
 	}
 }
 
