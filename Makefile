@@ -43,7 +43,7 @@ test: fmt-check lint
 	$(GO) test -race -shuffle=on -timeout 20m ./...
 
 # A few seconds each for the parsers that face the internet first.
-FUZZ_SHORT := ./policy:FuzzParseRecord ./policy:FuzzRecordProblems ./auth:FuzzParseFrom ./auth:FuzzSPFSyntax ./auth:FuzzParseAuthResults ./config:FuzzParse ./smtpd:FuzzReceivedHeader ./smtpd:FuzzUnstuffer ./dmarcreport:FuzzReadReport ./dmarcreport:FuzzParseFailureReport ./inbound:FuzzFromReport ./auth/arc:FuzzARCHeader ./auth/arc:FuzzParseTags ./auth/arc:FuzzSealHeader
+FUZZ_SHORT := ./policy:FuzzParseRecord ./policy:FuzzRecordProblems ./auth:FuzzParseFrom ./auth:FuzzSPFSyntax ./auth:FuzzParseAuthResults ./config:FuzzParse ./smtpd:FuzzReceivedHeader ./smtpd:FuzzUnstuffer ./smtpd:FuzzMessageID ./dmarcreport:FuzzReadReport ./dmarcreport:FuzzParseFailureReport ./inbound:FuzzFromReport ./auth/arc:FuzzARCHeader ./auth/arc:FuzzParseTags ./auth/arc:FuzzSealHeader
 fuzz-short:
 	@for t in $(FUZZ_SHORT); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -87,7 +87,7 @@ func (s *session) Data(r io.Reader) error {
 // and refuse (reject), or refuse without a record (tempfail, bad From,
 // malformed header).
 func (s *session) finish(v *Verdict, body *queue.Body, header []byte, size int64, arcSet []byte) *smtp.SMTPError {
-	log := s.logMessage(v, size)
+	log := s.logMessage(v, header, size)
 	switch v.Action {
 	case ActionBadFrom, ActionTempFail, ActionMalformed:
 		body.Abort()
@@ -207,7 +207,7 @@ func (s *session) dataError(err error, size int64, tail *messageTail) error {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) && se.Code == smtp.ErrDataTooLarge.Code {
 		messagesTotal.WithLabelValues("too_big").Inc()
-		s.srv.refusedSize(s.ip, s.from, size)
+		s.srv.refusedSize("DATA", s.ip, s.from, s.rcpts, size)
 		return replyTooBig
 	}
 	if errors.Is(err, queue.ErrStorageFull) {
@@ -220,16 +220,21 @@ func (s *session) dataError(err error, size int64, tail *messageTail) error {
 	timeout := errors.As(err, &ne) && ne.Timeout()
 	if timeout && tail.bareLFEnd() {
 		// The client thinks it ended the message and waits for our reply.
-		s.srv.Logger.Info("message transfer failed", "client", s.ip, "from", s.from, "size", size,
-			"err", "no end of data after a line ended by a bare LF")
+		s.logTransferFailed(size, "no end of data after a line ended by a bare LF")
 		return replyBareLFEnd
 	}
-	s.srv.Logger.Info("message transfer failed", "client", s.ip, "from", s.from, "size", size, "err", err)
+	s.logTransferFailed(size, err.Error())
 	if timeout {
 		// go-smtp closes the session after this reply (RFC 5321 §4.5.3.2).
 		return replyReadTimeout
 	}
 	return replyTruncated
+}
+
+func (s *session) logTransferFailed(size int64, why string) {
+	attrs := rcptAttrs([]slog.Attr{slog.String("client", s.ip.String()), slog.String("from", s.from)}, s.rcpts)
+	s.srv.Logger.LogAttrs(context.Background(), slog.LevelInfo, "message transfer failed",
+		append(attrs, slog.Int64("size", size), slog.String("err", why))...)
 }
 
 // messageTail keeps the last bytes of a message as read, to tell why its
@@ -265,7 +270,7 @@ func (t *messageTail) bareLFEnd() bool {
 	return bytes.HasSuffix(b, []byte(".\r\n")) && bareLF(len(b)-4)
 }
 
-func (s *session) logMessage(v *Verdict, size int64) messageLog {
+func (s *session) logMessage(v *Verdict, header []byte, size int64) messageLog {
 	dkim := make([]string, 0, len(v.DKIM))
 	for _, d := range v.DKIM {
 		dkim = append(dkim, d.Domain+"="+string(d.Result))
@@ -276,7 +281,9 @@ func (s *session) logMessage(v *Verdict, size int64) messageLog {
 	}
 	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs, slog.String("client", s.ip.String()), slog.String("helo", s.helo()),
-		slog.String("from", s.from), slog.Int("rcpts", len(s.rcpts)), slog.Int64("size", size),
+		slog.String("from", s.from), slog.Int("rcpts", len(s.rcpts)))
+	attrs = rcptAttrs(attrs, s.rcpts)
+	attrs = append(attrs, slog.String("msgid", messageID(header)), slog.Int64("size", size),
 		slog.String("header_from", v.FromDomain), slog.String("spf", string(v.SPF.Result)))
 	if v.SPF.Err != "" && (v.SPF.Result == policy.PermError || v.SPF.Result == policy.TempError) {
 		// What a postmaster asks first about an SPF error (a broken

@@ -96,3 +96,20 @@ func FuzzQuoteAddress(f *testing.F) {
 		}
 	})
 }
+
+// The Message-ID in the log is one bounded line of valid UTF-8 whatever
+// the header holds.
+func FuzzMessageID(f *testing.F) {
+	f.Add([]byte("Message-ID: <1@example.org>\r\n\r\n"))
+	f.Add([]byte("message-id: <a\r\n\tb\x00\xff>\nX: y\n\n"))
+	f.Add([]byte("Message-ID:" + strings.Repeat("\u00e9", 200)))
+	f.Fuzz(func(t *testing.T, header []byte) {
+		id := messageID(header)
+		if len(id) > maxLogMessageID || !utf8.ValidString(id) {
+			t.Fatalf("%q: %d bytes, valid UTF-8 %v", id, len(id), utf8.ValidString(id))
+		}
+		if strings.ContainsFunc(id, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			t.Fatalf("control character in %q", id)
+		}
+	})
+}

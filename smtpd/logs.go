@@ -107,9 +107,44 @@ func (s *Server) refusedConn(ip, reply string) {
 	s.logLimited(logConnRefused, slog.String("client", ip), slog.String("reason", reason))
 }
 
-// refusedSize logs a message refused for its size (SIZE= at MAIL, or
-// while DATA was read: size is then what came before the cut).
-func (s *Server) refusedSize(ip net.IP, from string, size int64) {
-	s.logLimited(logSizeRefused, slog.String("client", ip.String()), slog.String("from", from),
-		slog.Int64("size", size), slog.Int64("max", s.live().cfg.MaxMessageSize))
+// refusedSize logs a message refused for its size at stage "MAIL" (its
+// SIZE= parameter), "DATA" (while it was read: size is then what came
+// before the cut) or "BDAT" (size unknown: -1).
+func (s *Server) refusedSize(stage string, ip net.IP, from string, rcpts []string, size int64) {
+	attrs := []slog.Attr{slog.String("client", ip.String()), slog.String("from", from), slog.String("at", stage)}
+	if len(rcpts) > 0 {
+		attrs = rcptAttrs(attrs, rcpts)
+	}
+	if size >= 0 {
+		attrs = append(attrs, slog.Int64("size", size))
+	}
+	s.logLimited(logSizeRefused, append(attrs, slog.Int64("max", s.live().cfg.MaxMessageSize))...)
+}
+
+// refusedChunk logs a BDAT chunk refused by go-smtp for passing the size
+// limit; the transaction is still the session's.
+func (s *Server) refusedChunk(c *smtp.Conn) {
+	messagesTotal.WithLabelValues("too_big").Inc()
+	ip := net.ParseIP(remoteIP(c.Conn().RemoteAddr()))
+	sess, ok := c.Session().(*session)
+	if !ok {
+		s.refusedSize("BDAT", ip, "", nil, -1)
+		return
+	}
+	snap := sess.snapshot()
+	s.refusedSize("BDAT", ip, snap.from, snap.rcpts, -1)
+}
+
+// maxLogRcpts bounds the recipients a log line lists: go-smtp takes up to
+// max_recipients, which may be thousands.
+const maxLogRcpts = 20
+
+// rcptAttrs lists the recipients under to= (the first maxLogRcpts), with
+// rcpts_total= when the list is cut, so that a postmaster finds a
+// message by grepping for an address.
+func rcptAttrs(attrs []slog.Attr, rcpts []string) []slog.Attr {
+	if len(rcpts) <= maxLogRcpts {
+		return append(attrs, slog.Any("to", rcpts))
+	}
+	return append(attrs, slog.Any("to", rcpts[:maxLogRcpts]), slog.Int("rcpts_total", len(rcpts)))
 }

@@ -88,11 +88,13 @@ func (e *Evaluator) Evaluate(ctx context.Context, tx Transaction, header []byte,
 		// RFC 5322 §2.2 forbids a CR outside CRLF; parsers disagree on it, so
 		// the From we evaluate could differ from the one a reader sees.
 		v.Action, v.Reply = ActionMalformed, replyBareCR
+		v.Decision.Why = "bare CR in the header"
 		return v
 	}
 	fromDomain, _, err := auth.ParseFrom(header)
 	if err != nil {
 		v.Action, v.Reply = ActionBadFrom, replyBadFrom(errCause(err))
+		v.Decision.Why = "no usable From: " + errCause(err) // for the log line's why=
 		if e.Policy.Monitor {
 			// Monitor mode never refuses on DMARC grounds: deliver, saying
 			// DMARC could not be applied.

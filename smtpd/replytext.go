@@ -60,6 +60,11 @@ func (s *Server) Reply(c *smtp.Conn, code int, ec smtp.EnhancedCode, text []stri
 			return replyShutdown.Code, replyShutdown.EnhancedCode, []string{host + " " + replyShutdown.Message}
 		}
 		return 421, ec, []string{host + " idle too long, closing connection"}
+	case code == 552 && ec == (smtp.EnhancedCode{5, 3, 4}) && first == "Max message size exceeded":
+		// go-smtp's own, for a BDAT chunk past the limit (MAIL's SIZE=
+		// is checked by session.Mail).
+		s.refusedChunk(c)
+		return replyTooBig.Code, replyTooBig.EnhancedCode, []string{replyTooBig.Message}
 	case code == 452 && ec == (smtp.EnhancedCode{4, 5, 3}):
 		s.refusedRcpt(c, "too_many", "")
 		return code, ec, []string{replyTooManyRcpts.Message}

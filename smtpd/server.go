@@ -97,6 +97,7 @@ func (s *Server) init() {
 		srv := smtp.NewServer(s)
 		srv.Domain = s.Config.Hostname
 		srv.MaxMessageBytes = s.Config.MaxMessageSize
+		srv.MailSizeChecked = true // session.Mail, which logs it
 		srv.MaxRecipients = s.Config.MaxRecipients
 		srv.Limits = s.limits
 		srv.ReadTimeout = s.Config.ReadTimeout

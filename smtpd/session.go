@@ -71,7 +71,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if opts != nil {
 		if max := s.srv.live().cfg.MaxMessageSize; max > 0 && opts.Size > max {
-			s.srv.refusedSize(s.ip, from, opts.Size)
+			s.srv.refusedSize("MAIL", s.ip, from, nil, opts.Size)
 			return replyTooBig
 		}
 		s.opts = *opts

@@ -356,7 +356,8 @@ func (c *Conn) handleMail(arg string) {
 				return
 			}
 
-			if c.server.maxMessageBytes() > 0 && int64(size) > c.server.maxMessageBytes() {
+			// (dmarcgate patch) MailSizeChecked: Session.Mail checks it.
+			if c.server.maxMessageBytes() > 0 && !c.server.MailSizeChecked && int64(size) > c.server.maxMessageBytes() {
 				c.writeResponse(552, EnhancedCode{5, 3, 4}, "Max message size exceeded")
 				return
 			}

@@ -41,6 +41,10 @@ type Server struct {
 	// TLSError, when set, learns of each failed STARTTLS handshake.
 	// (dmarcgate patch)
 	TLSError func(c *Conn, err error)
+	// MailSizeChecked leaves the check of MAIL's SIZE= against
+	// MaxMessageBytes to the Session's Mail, which can log it with the
+	// sender. (dmarcgate patch)
+	MailSizeChecked bool
 
 	MaxRecipients   int
 	MaxMessageBytes int64
