@@ -77,13 +77,14 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 	}
 	d := q.dialer(t.tls, rec.Route == RouteRelay || q.cfg.PlaintextFallback)
 	var lastErr error
+	lastAddr := "" // for the log: the last address that could not be reached
 	for i, a := range t.addrs {
 		if i >= maxAddrs || ctx.Err() != nil {
 			break
 		}
 		res, err := q.deliverToAddr(ctx, d, t, a, rec, body)
 		if err != nil {
-			lastErr = err
+			lastErr, lastAddr = err, a.addr
 			continue
 		}
 		return res, a.addr
@@ -95,7 +96,7 @@ func (q *Queue) deliverTarget(ctx context.Context, rec *record, t target, body f
 		lastErr = ctx.Err()
 	}
 	// Failing to connect or being refused at the greeting is never final.
-	return deferAll(t.rcpts, fmt.Errorf("connecting to %s: %w", t.name, lastErr)), ""
+	return deferAll(t.rcpts, fmt.Errorf("connecting to %s: %w", t.name, lastErr)), lastAddr
 }
 
 // deliverToAddr delivers to one address of t within its share of
@@ -315,7 +316,6 @@ func (q *Queue) backoff(attempts int) time.Duration {
 
 func (q *Queue) logAttempt(rec *record, t target, addr string, res []result, d time.Duration) {
 	var delivered, deferred, bounced int
-	reply := ""
 	for _, r := range res {
 		switch {
 		case r.err == nil:
@@ -324,9 +324,6 @@ func (q *Queue) logAttempt(rec *record, t target, addr string, res []result, d t
 			bounced++
 		default:
 			deferred++
-		}
-		if r.err != nil && reply == "" {
-			reply = replyText(r.err)
 		}
 	}
 	outcome := "mixed"
@@ -338,12 +335,13 @@ func (q *Queue) logAttempt(rec *record, t target, addr string, res []result, d t
 	case bounced:
 		outcome = "bounced"
 	}
-	q.log.LogAttrs(context.Background(), slog.LevelInfo, "delivery",
-		slog.String("id", rec.ID), slog.String("kind", rec.Kind), slog.String("route", string(rec.Route)),
+	attrs := []slog.Attr{slog.String("id", rec.ID), slog.String("kind", rec.Kind), slog.String("route", string(rec.Route)),
 		slog.String("dest", t.name), slog.String("addr", addr), slog.Int("rcpts", len(res)),
 		slog.Int("delivered", delivered), slog.Int("deferred", deferred), slog.Int("bounced", bounced),
-		slog.String("outcome", outcome), slog.String("reply", reply), slog.Int("attempt", rec.Attempts+1),
-		slog.Duration("duration", d.Round(time.Millisecond)))
+		slog.String("outcome", outcome)}
+	attrs = append(attrs, attemptAttrs(res)...)
+	q.log.LogAttrs(context.Background(), slog.LevelInfo, "delivery", append(attrs,
+		slog.Int("attempt", rec.Attempts+1), slog.Duration("duration", d.Round(time.Millisecond)))...)
 }
 
 // replyText renders an error for logs and DSNs on one line.

@@ -13,9 +13,10 @@ import (
 
 // result is one recipient's outcome of a delivery attempt.
 type result struct {
-	rcpt string
-	err  error // nil: delivered
-	perm bool  // err is permanent: bounce
+	rcpt  string
+	err   error  // nil: delivered
+	perm  bool   // err is permanent: bounce
+	reply string // when delivered: the server's reply, for the log
 }
 
 // failure classifies err for rcpt: a 5xx reply is permanent, anything else
@@ -118,7 +119,8 @@ func chunked(s *session, rec *record, rcpts []string, body func() io.Reader, min
 		out = append(out, failure(r, err))
 	}
 	s.expect("BDAT")
-	err := s.note(s.reply(2)) // BDAT: refused anyway when no recipient was accepted
+	text, err := s.okReply() // BDAT: refused anyway when no recipient was accepted
+	err = s.note(err)
 	if len(accepted) == 0 {
 		return out, false
 	}
@@ -126,7 +128,7 @@ func chunked(s *session, rec *record, rcpts []string, body func() io.Reader, min
 		return append(out, failAll(accepted, err)...), false
 	}
 	s.dirty = false // the reply to BDAT LAST ended the transaction
-	return append(out, deliveredAll(accepted)...), false
+	return append(out, deliveredAll(accepted, text)...), false
 }
 
 // envelope sends MAIL, every RCPT and DATA, all in one write when the
@@ -249,14 +251,16 @@ func sendData(s *session, accepted []string, body func() io.Reader, transfer tim
 	// §4.1.1.4): no RSET is needed after them.
 	defer func() { s.dirty = false }()
 	if !s.lmtp {
-		if err := s.note(s.reply(2)); err != nil {
+		text, err := s.okReply()
+		if err := s.note(err); err != nil {
 			return failAll(accepted, err)
 		}
-		return deliveredAll(accepted)
+		return deliveredAll(accepted, text)
 	}
 	out := make([]result, 0, len(accepted))
 	for i, r := range accepted {
-		err := s.note(s.reply(2))
+		text, err := s.okReply()
+		err = s.note(err)
 		if err != nil && s.broken && smtpError(err) == nil {
 			// No more replies will come: the rest are unknown.
 			return append(out, failAll(accepted[i:], err)...)
@@ -265,15 +269,15 @@ func sendData(s *session, accepted []string, body func() io.Reader, transfer tim
 			out = append(out, failure(r, err))
 			continue
 		}
-		out = append(out, result{rcpt: r})
+		out = append(out, result{rcpt: r, reply: text})
 	}
 	return out
 }
 
-func deliveredAll(rcpts []string) []result {
+func deliveredAll(rcpts []string, reply string) []result {
 	out := make([]result, 0, len(rcpts))
 	for _, r := range rcpts {
-		out = append(out, result{rcpt: r})
+		out = append(out, result{rcpt: r, reply: reply})
 	}
 	return out
 }
