@@ -153,8 +153,7 @@ func TestRefusalLines(t *testing.T) {
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	r := textproto.NewReader(bufio.NewReader(conn))
 	fmt.Fprintf(conn, "EHLO chunks.test\r\nMAIL FROM:<%s>\r\nRCPT TO:<dave@example.org>\r\n", from)
-	// Chunks under go-smtp's line limit (2000): it counts a chunk read
-	// with its command as part of the command line.
+	// Three chunks: the third passes max_message_size.
 	chunk := strings.Repeat("z", 1500)
 	for i, code := range []int{250, 250, 250, 250, 250, 552} {
 		if i >= 3 {
