@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -77,13 +76,18 @@ func PrepareMetrics(p Policy) {
 	}
 }
 
-// countSession counts a session at its end by its transport.
-func countSession(c *smtp.Conn) {
-	if _, ok := c.TLSConnectionState(); ok {
+// countSession counts a session at its end by its transport. STARTTLS
+// ends the plain session (go-smtp calls Logout once the connection is TLS)
+// and the client's next EHLO begins a TLS one: only that one counts, so a
+// connection counts once.
+func countSession(s *session) {
+	_, tlsNow := s.conn.TLSConnectionState()
+	switch {
+	case s.tls:
 		sessionsTotal.WithLabelValues("tls").Inc()
-		return
+	case !tlsNow:
+		sessionsTotal.WithLabelValues("plain").Inc()
 	}
-	sessionsTotal.WithLabelValues("plain").Inc()
 }
 
 // countOverride counts a matched [[dmarc.override]].

@@ -182,7 +182,8 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		port = ta.Port
 	}
-	return &session{srv: s, conn: c, ip: net.ParseIP(remoteIP(addr)), port: port, txn: &txn{}}, nil
+	_, tls := c.TLSConnectionState()
+	return &session{srv: s, conn: c, ip: net.ParseIP(remoteIP(addr)), port: port, tls: tls, txn: &txn{}}, nil
 }
 
 type slogAdapter struct{ l *slog.Logger }

@@ -20,7 +20,8 @@ type session struct {
 	srv  *Server
 	conn *smtp.Conn
 	ip   net.IP
-	port int // the client's
+	port int  // the client's
+	tls  bool // begun over TLS (after STARTTLS)
 
 	// mu guards the txn pointer: with BDAT, go-smtp runs Data on a
 	// goroutine of its own, and RSET or a closed connection calls Reset
@@ -169,7 +170,7 @@ func (s *session) Reset() {
 }
 
 func (s *session) Logout() error {
-	countSession(s.conn)
+	countSession(s)
 	s.Reset()
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"dmarcgate/config"
 	"dmarcgate/store"
@@ -178,4 +181,64 @@ func TestVersionCommand(t *testing.T) {
 			t.Errorf("%s = %q", arg, got)
 		}
 	}
+}
+
+// A failure report is counted when queued and again when delivered.
+func TestReportMailCountedQueuedThenDelivered(t *testing.T) {
+	h := newHarness(t, nil)
+	const queued = `dmarcgate_report_messages_total{kind="failure",outcome="queued"}`
+	const done = `dmarcgate_report_messages_total{kind="failure",outcome="delivered"}`
+	before, _ := scrape(t, h, "/metrics")
+	q0, _ := seriesValue(before, queued)
+	d0, _ := seriesValue(before, done)
+	// good.example asks for fo=1 reports: SPF passes, no DKIM signature.
+	if err := h.send("alice@good.example", []string{"bob@example.org"}, message("alice@good.example", "ruf")); err != nil {
+		t.Fatal(err)
+	}
+	var q1, d1 float64
+	waitFor(t, 10*time.Second, "the failure report delivered and counted", func() bool {
+		after, _ := scrape(t, h, "/metrics")
+		q1, _ = seriesValue(after, queued)
+		d1, _ = seriesValue(after, done)
+		return d1 > d0
+	})
+	if q1-q0 != 1 || d1-d0 != 1 {
+		t.Errorf("one failure report: queued +%v, delivered +%v; want +1, +1", q1-q0, d1-d0)
+	}
+}
+
+// Sessions are counted at their end by transport.
+func TestSessionsCountedByTransport(t *testing.T) {
+	certFile, keyFile := writeTestCert(t, t.TempDir())
+	h := newHarness(t, func(c *config.Config) { c.SMTP.TLSCert, c.SMTP.TLSKey = certFile, keyFile })
+	const tlsSeries = `dmarcgate_smtp_sessions_total{transport="tls"}`
+	const plainSeries = `dmarcgate_smtp_sessions_total{transport="plain"}`
+	before, _ := scrape(t, h, "/metrics")
+	t0, _ := seriesValue(before, tlsSeries)
+	p0, _ := seriesValue(before, plainSeries)
+	c, err := smtp.DialStartTLS(h.addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	waitFor(t, 5*time.Second, "the TLS session counted", func() bool {
+		after, _ := scrape(t, h, "/metrics")
+		t1, _ := seriesValue(after, tlsSeries)
+		p1, _ := seriesValue(after, plainSeries)
+		if p1 != p0 {
+			t.Fatalf("a STARTTLS session counted as plain (+%v)", p1-p0)
+		}
+		return t1-t0 == 1
+	})
+	if err := h.send("alice@good.example", []string{"bob@example.org"}, message("alice@good.example", "plain")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the plain session counted", func() bool {
+		after, _ := scrape(t, h, "/metrics")
+		p1, _ := seriesValue(after, plainSeries)
+		return p1-p0 == 1
+	})
 }
