@@ -204,6 +204,9 @@ func (r *Ring) put(tx *bbolt.Tx, batch []*Record, vals [][]byte) error {
 	if err != nil {
 		return err
 	}
+	// Keys only ever grow: full pages, not bbolt's half-full default.
+	b.FillPercent = 0.95
+	first := b.Sequence() + 1
 	var seq uint64
 	for _, v := range vals {
 		if seq, err = b.NextSequence(); err != nil {
@@ -213,8 +216,10 @@ func (r *Ring) put(tx *bbolt.Tx, batch []*Record, vals [][]byte) error {
 			return err
 		}
 	}
-	if seq > r.size {
-		if err := deleteBelow(b, be64(seq-r.size+1)); err != nil {
+	// The batch pushed out the entries size places before it: delete those
+	// keys by number, no cursor walk over the emptied start.
+	for k := max(first, r.size+1) - r.size; k+r.size <= seq; k++ {
+		if err := b.Delete(be64(k)); err != nil {
 			return err
 		}
 	}
