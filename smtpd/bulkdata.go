@@ -143,3 +143,10 @@ func (c *limitedConn) readPending(b []byte) int {
 	}
 	return n
 }
+
+// DiscardReadAhead drops what was read past a message and not yet handed
+// to go-smtp: our patched go-smtp calls it at STARTTLS, where plaintext
+// read ahead must not reach the handshake (RFC 3207 §4.2).
+func (c *limitedConn) DiscardReadAhead() {
+	c.pending = nil
+}

@@ -345,3 +345,28 @@ func TestEvaluationDeadline(t *testing.T) {
 		t.Errorf("reply %d %s, want 250 or 451", code, text)
 	}
 }
+
+// TestSTARTTLSDiscardsReadAhead: what a client pipelined in plaintext
+// after STARTTLS (here more than go-smtp's 4 KiB buffer, following the end
+// of a message read beneath go-smtp) is discarded (RFC 3207 §4.2): it is
+// neither fed to the TLS handshake nor run as commands.
+func TestSTARTTLSDiscardsReadAhead(t *testing.T) {
+	h := tlsHarness(t, nil)
+	c := dialBDAT(t, h.addr)
+	c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
+	c.cmd(250, "RCPT TO:<bob@example.org>")
+	c.cmd(354, "DATA")
+	injected := "STARTTLS\r\n" + strings.Repeat("NOOP\r\n", 1200)
+	if _, err := c.conn.Write([]byte(message("alice@nopolicy.example", "then tls") + ".\r\n" + injected)); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(250)
+	c.expect(220)
+	tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("TLS handshake after plaintext read-ahead: %v", err)
+	}
+	c.conn, c.text = tc, textproto.NewConn(tc)
+	c.cmd(250, "EHLO client.test")
+	c.cmd(221, "QUIT")
+}

@@ -927,6 +927,16 @@ func (c *Conn) handleStartTLS() {
 		return
 	}
 
+	// (dmarcgate patch) What the client sent after STARTTLS in plaintext
+	// is dropped, here and in a connection that reads ahead, so that it is
+	// neither fed to the handshake nor run as commands (RFC 3207 §4.2).
+	if n := c.text.R.Buffered(); n > 0 {
+		_, _ = c.text.R.Discard(n)
+	}
+	if d, ok := c.conn.(interface{ DiscardReadAhead() }); ok {
+		d.DiscardReadAhead()
+	}
+
 	c.writeResponse(220, EnhancedCode{2, 0, 0}, "Ready to start TLS")
 
 	// Upgrade to TLS
