@@ -51,22 +51,12 @@ func (r *Reporter) closeBefore(ctx context.Context, cut int64, now time.Time) ([
 	if err != nil {
 		return nil, fmt.Errorf("reporting: closing periods: %w", err)
 	}
-	r.logCapped(closed)
 	return closed, nil
 }
 
-func (r *Reporter) logCapped(closed []*aggState) {
-	for _, st := range closed {
-		if st.State == stateCapped {
-			reportsSuppressed.WithLabelValues("period_cap").Inc()
-			r.log.Warn("aggregate report not generated: reporting.max_per_period reached",
-				"domain", st.Domain, "begin", st.Begin, "max_per_period", r.config().MaxPerPeriod)
-		}
-	}
-}
-
 // closeOne turns one open (period, domain) into a pending report with its
-// report_id fixed from now on, unless the per-period cap is reached.
+// report_id fixed from now on. The per-period cap is charged later, only
+// for a report that is sent (see chargePeriod).
 func (r *Reporter) closeOne(tx *bbolt.Tx, key, polJSON []byte, cut int64, now time.Time) (*aggState, error) {
 	if err := tx.Bucket(openBucket).Delete(key); err != nil {
 		return nil, err
@@ -91,15 +81,5 @@ func (r *Reporter) closeOne(tx *bbolt.Tx, key, polJSON []byte, cut int64, now ti
 		Unique: unique, State: statePending, Closed: now, Policy: pol,
 	}
 	st.ID = fmt.Sprintf("%s.%d.%s@%s", unique, begin, domain, r.config().Hostname)
-	n, err := addCounter(tx.Bucket(metaBucket), periodCountKey(alignedStart(time.Unix(begin, 0), r.config().Interval)), 1)
-	if err != nil {
-		return nil, err
-	}
-	if n > int64(r.config().MaxPerPeriod) {
-		st.State, st.LastErr = stateCapped, "reporting.max_per_period reached"
-		if err := deletePrefix(tx.Bucket(rowsBucket), append(bytes.Clone(key), 0)); err != nil {
-			return nil, err
-		}
-	}
 	return st, putState(tx, st)
 }

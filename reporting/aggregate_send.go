@@ -47,6 +47,7 @@ func (r *Reporter) Send(ctx context.Context, closeNow bool) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	fairOrder(states)
 	var errs []error
 	for _, st := range states {
 		if ctx.Err() != nil {
@@ -69,6 +70,12 @@ func (r *Reporter) advance(ctx context.Context, st *aggState, sum *Summary) erro
 	if st.State == statePending {
 		if r.config().ShipRows {
 			return nil // rows wait for ShipClosed; the report comes back by Adopt
+		}
+		if spent, err := r.periodSpent(st); err != nil || spent {
+			if err != nil {
+				return err
+			}
+			return r.capReport(ctx, st) // not worth generating
 		}
 		if err := r.generate(ctx, st); err != nil {
 			return err
@@ -135,7 +142,9 @@ func (r *Reporter) deliver(ctx context.Context, st *aggState, sum *Summary) erro
 		if err := r.commitState(ctx, st, next, nil); err != nil {
 			return err
 		}
-	} else if err := r.enqueue(ctx, st, next, sendTo); err != nil {
+	} else if err := r.enqueue(ctx, st, next, sendTo); errors.Is(err, errPeriodCapped) {
+		return r.capReport(ctx, st)
+	} else if err != nil {
 		return err
 	}
 	r.account(st, outcomes, sendTo, waiting, sum)
@@ -222,6 +231,11 @@ func (r *Reporter) applyState(tx *bbolt.Tx, st, next *aggState, sendTo []string)
 	}
 	if cur == nil || cur.State != stateGenerated || strings.Join(cur.open(), ",") != strings.Join(st.open(), ",") {
 		return errStateChanged
+	}
+	if len(sendTo) > 0 {
+		if err := r.chargePeriod(tx, cur, st); err != nil {
+			return err
+		}
 	}
 	now := r.now()
 	for _, a := range sendTo {
