@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -185,4 +186,41 @@ func TestARCFirstHopSealed(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	mustContain(t, r.Sets[0].Results, "arc=none", "dmarc=pass")
+}
+
+// TestARCCheckShowsOverride: `dmarcgate check` gives the chain's result
+// and the trusted sealer that stood in for DMARC, in text and JSON.
+func TestARCCheckShowsOverride(t *testing.T) {
+	h := arcGateway(t, "lists.example")
+	file := filepath.Join(t.TempDir(), "post.eml")
+	if err := os.WriteFile(file, []byte(listPost(t, h, listHop(t, h), "dmarc=pass")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"check", "--ip", "127.0.0.7", "--helo", "lists.example", "--mail-from", "team-bounces@lists.example"}
+	out, err := runCmd(t, h, append(args, file)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	mustContain(t, out, "arc: pass, 1 sets, oldest-pass 0; DMARC failure delivered: trusted sealer lists.example (s=arc, i=1)")
+	out, err = runCmd(t, h, append(args, "--json", file)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var doc struct {
+		ARC struct {
+			Result   string `json:"result"`
+			Override struct {
+				Sealer, Selector string
+				Instance         int
+				ClientIP         string `json:"client_ip"`
+			} `json:"override"`
+		} `json:"arc"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if a := doc.ARC; a.Result != "pass" || a.Override.Sealer != "lists.example" || a.Override.Selector != "arc" ||
+		a.Override.Instance != 1 || a.Override.ClientIP != "192.0.2.10" {
+		t.Errorf("--json arc: %+v", a)
+	}
 }
