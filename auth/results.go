@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net"
 	"strings"
 
 	"dmarcgate/policy"
@@ -82,7 +83,7 @@ func (r Results) spfWords() []string {
 	}
 	words := []string{"spf=" + keyword(string(o.Result))}
 	if o.Err != "" && (o.Result == policy.TempError || o.Result == policy.PermError) {
-		words = append(words, "reason="+quoted(o.Err))
+		words = append(words, "reason="+quoted(withoutServers(o.Err)))
 	}
 	if o.Domain != "" {
 		prop := "smtp.mailfrom="
@@ -102,7 +103,7 @@ func (r Results) dkimWords() [][]string {
 	for _, o := range r.DKIM {
 		words := []string{"dkim=" + keyword(string(o.Result))}
 		if o.Reason != "" && o.Result != policy.Pass {
-			words = append(words, "reason="+quoted(o.Reason))
+			words = append(words, "reason="+quoted(withoutServers(o.Reason)))
 		}
 		for _, p := range [][2]string{
 			{"header.d=", o.Domain}, {"header.s=", o.Selector},
@@ -214,4 +215,27 @@ func isToken(s string) bool {
 
 func isTokenChar(c byte) bool {
 	return c > 0x20 && c < 0x7f && strings.IndexByte(`()<>@,;:\"/[]?=`, c) < 0
+}
+
+// withoutServers drops the " on <address>" of a DNS error's text ("lookup
+// NAME on 127.0.0.1:53: server answered SERVFAIL"): a reason in a header
+// that leaves the gateway says what failed, not where; the log keeps the
+// whole text.
+func withoutServers(s string) string {
+	for i := 0; ; {
+		j := strings.Index(s[i:], " on ")
+		if j < 0 {
+			return s
+		}
+		j += i
+		rest := s[j+len(" on "):]
+		if k := strings.Index(rest, ": "); k > 0 {
+			if host, _, err := net.SplitHostPort(rest[:k]); err == nil && net.ParseIP(host) != nil {
+				s = s[:j] + rest[k:]
+				i = j
+				continue
+			}
+		}
+		i = j + len(" on ")
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"dmarcgate/config"
 )
 
@@ -369,4 +371,32 @@ func TestSTARTTLSDiscardsReadAhead(t *testing.T) {
 	c.conn, c.text = tc, textproto.NewConn(tc)
 	c.cmd(250, "EHLO client.test")
 	c.cmd(221, "QUIT")
+}
+
+// TestOutsideTextNamesNoAddresses: the Authentication-Results reasons of
+// a temporary DNS failure say what failed, not where: no resolver
+// address, no socket address of ours (issue: internal details outside).
+func TestOutsideTextNamesNoAddresses(t *testing.T) {
+	h := newHarness(t, nil)
+	h.dns.SetRecords("tempspf.example.", `tempspf.example. 300 IN A 192.0.2.9`)
+	h.dns.Fail("tempspf.example.", dns.RcodeServerFailure)
+	s := h.newRSASigner("nopolicy.example", "gone")
+	h.dns.Fail("gone._domainkey.nopolicy.example.", dns.RcodeServerFailure)
+	msg := s.sign(t, message("alice@nopolicy.example", "dns trouble"))
+	if err := h.send("alice@tempspf.example", []string{"bob@example.org"}, msg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.sink.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := string(got[0].Data)
+	ar = ar[:strings.Index(ar, "Received:")]
+	if !strings.Contains(ar, "spf=temperror") || !strings.Contains(ar, "dkim=temperror") {
+		t.Fatalf("want SPF and DKIM temperrors:\n%s", ar)
+	}
+	_, port, _ := net.SplitHostPort(h.dns.Addr())
+	if strings.Contains(ar, ":"+port) || strings.Contains(ar, " on 127.") {
+		t.Errorf("Authentication-Results names the resolver %s:\n%s", h.dns.Addr(), ar)
+	}
 }

@@ -1301,7 +1301,10 @@ func dataErrorToStatus(err error) (code int, enchCode EnhancedCode, msg string) 
 		if smtperr, ok := err.(*SMTPError); ok {
 			return smtperr.Code, smtperr.EnhancedCode, smtperr.Message
 		} else {
-			return 554, EnhancedCode{5, 0, 0}, "Error: transaction failed: " + err.Error()
+			// (dmarcgate patch) An error that is no SMTP reply is a
+			// local fault: transient, and its text (socket addresses)
+			// stays inside.
+			return 451, EnhancedCode{4, 3, 0}, "transaction failed, try again later"
 		}
 	}
 
@@ -1360,7 +1363,9 @@ func (c *Conn) writeError(code int, enhCode EnhancedCode, err error) {
 	if smtpErr, ok := err.(*SMTPError); ok {
 		c.writeResponse(smtpErr.Code, smtpErr.EnhancedCode, smtpErr.Message)
 	} else {
-		c.writeResponse(code, enhCode, err.Error())
+		// (dmarcgate patch) The error's text stays inside.
+		c.server.ErrorLog.Printf("error serving %v: %v", c.conn.RemoteAddr(), err)
+		c.writeResponse(code, enhCode, "local error, try again later")
 	}
 }
 
