@@ -166,7 +166,7 @@ func writeHumanPart(b *bytes.Buffer, boundary, hostname string, bounced []result
 	b.WriteString("Your message could not be delivered to one or more recipients.\r\n")
 	b.WriteString("The mail system's report for each of them follows.\r\n\r\n")
 	for _, r := range bounced {
-		fmt.Fprintf(b, "<%s>: %s\r\n", r.rcpt, replyText(r.err))
+		fmt.Fprintf(b, "<%s>: %s\r\n", r.rcpt, publicText(r.err))
 	}
 	b.WriteString("\r\n")
 }
