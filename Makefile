@@ -73,6 +73,7 @@ bench: build
 	$(GO) build -o bin/dmarcload ./cmd/dmarcload
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS)
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -sink-in-process
+	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -rounds $(BENCH_ROUNDS) -console-cost
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining -per-conn 1
 	./bin/dmarcload -gateway ./$(BIN) -n $(BENCH_TLS_N) -c $(BENCH_C) -size $(BENCH_SIZE) -pipelining -per-conn 1 -tls
