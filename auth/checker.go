@@ -37,6 +37,9 @@ type Checker struct {
 	Resolver      resolver.Resolver
 	OrgMethod     string
 	MaxSignatures int
+	// HeaderMemory, when set, is charged for each DKIM verifier's header
+	// copy beyond 64 KiB (dkim_memory.go); nil: no shared bound.
+	HeaderMemory MemoryBudget
 }
 
 // New returns a Checker, refusing an unknown organizational domain method.

@@ -95,13 +95,16 @@ type DKIMVerifier struct {
 	deferred   bool  // signed, to be verified at Close from kept
 	lost       bool  // kept did not hold the message: nothing was verified
 	order      []int // header-order index of the signature the library sees k-th
+	budget     MemoryBudget
+	charged    int64 // bytes of budget reserved for header beyond headerFree
+	overBudget bool  // the budget could not hold the header: it was cut
 }
 
 // NewDKIMVerifier starts verifying a message. Key lookups use ctx. kept,
 // if not nil, is where the caller keeps the message: write each piece to
 // the verifier before kept.
 func (c *Checker) NewDKIMVerifier(ctx context.Context, kept MessageBuffer) *DKIMVerifier {
-	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), kept: kept, done: make(chan struct{})}
+	v := &DKIMVerifier{ctx: ctx, max: c.maxSignatures(), kept: kept, done: make(chan struct{}), budget: c.HeaderMemory}
 	v.opts = &dkim.VerifyOptions{LookupTXT: c.dkimLookup(ctx), MaxVerifications: v.max}
 	return v
 }
@@ -201,6 +204,9 @@ func (v *DKIMVerifier) Write(p []byte) (int, error) {
 		return 0, errVerifierClosed
 	}
 	before := len(v.header)
+	if !v.headerDone {
+		headerRead.Add(int64(len(p)))
+	}
 	v.capture(p)
 	if len(p) > 0 {
 		v.written += int64(len(p))
@@ -274,6 +280,14 @@ func (v *DKIMVerifier) capture(p []byte) {
 	for !v.headerDone && !v.truncated && len(p) > 0 {
 		room := MaxHeaderCapture - len(v.header)
 		i := bytes.IndexByte(p[:min(len(p), room)], '\n')
+		take := i + 1
+		if i < 0 {
+			take = min(len(p), room)
+		}
+		if !v.room(len(v.header) + take) {
+			v.truncated, v.overBudget = true, true
+			return
+		}
 		if i < 0 {
 			if len(p) > room {
 				p, v.truncated = p[:room], true

@@ -22,6 +22,7 @@ func (e *Evaluator) CheckMessage(ctx context.Context, tx Transaction, r io.Reade
 	// Kept as the spool keeps a message, so that DKIM runs as in serve.
 	var kept bytes.Buffer
 	dkim := e.Checker.NewDKIMVerifier(ctx, &kept)
+	defer dkim.Release()
 	arcs := &arcFeed{v: e.ARC, header: dkim.Header}
 	size, err := io.Copy(io.MultiWriter(neverFails{dkim}, arcs, &kept), r)
 	dkimOut, _ := dkim.Close()

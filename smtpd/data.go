@@ -50,6 +50,7 @@ func (s *session) Data(r io.Reader) error {
 	evalCtx, startLimit, stopEval := s.evalContext()
 	defer stopEval()
 	dkim := s.eval.Checker.NewDKIMVerifier(evalCtx, kept)
+	defer dkim.Release()
 	// The ARC chain is validated in the same pass, from the header the
 	// DKIM verifier keeps: each body canonicalization hashed once.
 	arcs := &arcFeed{v: s.eval.ARC, header: dkim.Header, seal: s.srv.Sealer != nil}
@@ -68,6 +69,11 @@ func (s *session) Data(r io.Reader) error {
 		return s.dataError(err, size, &tail)
 	}
 	header := dkim.Header()
+	if dkim.HeaderOverBudget() {
+		body.Abort()
+		messagesTotal.WithLabelValues("no_storage").Inc()
+		return replyNoStorage
+	}
 	if dkim.HeaderTooLarge() {
 		body.Abort()
 		messagesTotal.WithLabelValues("header_too_big").Inc()

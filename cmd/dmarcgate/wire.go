@@ -154,6 +154,7 @@ func openApp(cfg *config.Config, log *slog.Logger, lockWait time.Duration) (*app
 		db.Close()
 		return nil, err
 	}
+	checker.HeaderMemory = q.SharedMemory() // header copies share queue.body_memory
 	rep, err = reporting.New(db, q, res, reportingConfig(cfg, log))
 	if err != nil {
 		db.Close()
