@@ -152,7 +152,6 @@ type limitedConn struct {
 	lineEnd bool      // the last byte go-smtp got was an LF
 	bulk    *bulkData // armed for a message: go-smtp's next read is its text
 	pending []byte    // read past the message, for go-smtp
-	failed  error     // every read fails from now on
 }
 
 // maxHeldReplies bounds what Write holds back; a longer run of replies (a
@@ -196,8 +195,6 @@ func (c *limitedConn) Read(b []byte) (int, error) {
 		return 0, err
 	}
 	switch {
-	case c.failed != nil:
-		return 0, c.failed
 	case len(c.pending) > 0:
 		return c.readPending(b), nil
 	case c.bulk != nil:
