@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,5 +223,41 @@ func TestARCCheckShowsOverride(t *testing.T) {
 	if a := doc.ARC; a.Result != "pass" || a.Override.Sealer != "lists.example" || a.Override.Selector != "arc" ||
 		a.Override.Instance != 1 || a.Override.ClientIP != "192.0.2.10" {
 		t.Errorf("--json arc: %+v", a)
+	}
+}
+
+// TestARCBrokenChainSealedFail: a message we deliver whose chain does not
+// validate gets our set with cv=fail, signing our set alone (RFC 8617
+// §5.1.2): every later receiver sees the chain as failed, and a second
+// pass through a sealer adds nothing.
+func TestARCBrokenChainSealedFail(t *testing.T) {
+	h := arcGateway(t)
+	post := seal(t, listHop(t, h), message("a@none.example", "p=none"), arc.None, "dmarc=pass header.from=none.example")
+	post = strings.Replace(post, "Hello there.", "Hello there, changed.", 1)
+	if err := sendFrom(t, h.addr, "127.0.0.7", "team-bounces@lists.example", []string{"bob@example.org"}, post); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := h.sink.Wait(1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := msgs[0].Data
+	header := data[:auth.HeaderEnd(data)]
+	var ours auth.Field
+	for _, f := range auth.HeaderFields(header) {
+		if f.Name == arc.SealField && strings.Contains(f.Value(), "d=test.example") {
+			ours = f
+		}
+	}
+	if !strings.Contains(ours.Value(), "cv=fail") || !strings.Contains(ours.Value(), "i=2") {
+		t.Fatalf("our seal: %q", ours.Raw)
+	}
+	if r := verifyOurs(t, h, data); r.Status != arc.Fail {
+		t.Errorf("delivered chain: %+v", r)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	sealer := &arc.Sealer{Domain: "other.example", Selector: "s", Key: key}
+	if _, err := sealer.Seal(arc.SealInput{Header: header, BodyHash: make([]byte, 32), AuthservID: "x", Chain: arc.Fail}); !errors.Is(err, arc.ErrNoSeal) {
+		t.Errorf("a set after our cv=fail: %v", err)
 	}
 }
