@@ -125,7 +125,7 @@ func (f *FailureReporter) sourceLimited(p *pendingFailure) bool {
 // store charges the limits and keeps p, in tx; metrics and the wake-up
 // happen only once tx is committed (fn may run in several attempts).
 func (f *FailureReporter) store(tx *bbolt.Tx, p *pendingFailure) {
-	v, err := f.lim().admit(tx, p.Created, p.HeaderFrom, p.SourceIP, p.Dest)
+	v, err := f.lim().admit(tx, p.Created, p.HeaderFrom, p.OrgDomain, p.SourceIP, p.Dest)
 	if err != nil {
 		f.log.Error("failure report: rate-limit state", "err", err)
 		return

@@ -2,7 +2,9 @@ package reporting
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"time"
 
@@ -13,30 +15,51 @@ import (
 
 // failureLimits are the rate limits of failure reports (RFC 9991 §2 asks
 // for pruning, §5.1 allows rate limiting per recipient). The counters live
-// in bbolt and are charged in the commit of the message that caused the
-// report: bbolt serialises writers, so a burst of concurrent messages is
-// counted exactly, and the limits survive a restart. Only admitted reports
-// write counters, so the bucket holds at most about perHour entries per
-// hour of perSource.
+// in bbolt: bbolt serialises writers, so a burst of concurrent messages is
+// counted exactly, and the limits survive a restart.
+//
+// Two moments charge them. When a message causes a report (admit, in the
+// message's commit): the per-source limit, a share of the hour per
+// organisational domain, and a bound on what may wait in the pending
+// store. When a report is queued to an address that passed the
+// destination checks (charge, in the queueing commit): the hourly budget
+// and the per-address daily cap. So a report that goes nowhere (an
+// unauthorised external address) spends no budget, and many domains of
+// one organisation cannot take it all.
 type failureLimits struct {
 	perSource  time.Duration // one report per reported domain per source IP per this
 	perDestDay int           // reports to one address per UTC day
-	perHour    int           // reports per clock hour, all destinations
+	perHour    int           // reports queued per clock hour, all destinations
 	v6Prefix   int           // an IPv6 source counts by this prefix (ipkey)
 }
 
 // Key prefixes in failureLimitBucket.
 const (
-	limitSource = "s\x00" // + domain \x00 ip -> unix nanoseconds of the last report
-	limitDest   = "d\x00" // + day \x00 address -> count
-	limitHour   = "h\x00" // + hour -> count
+	limitSource   = "s\x00" // + domain \x00 ip -> unix nanoseconds of the last report
+	limitDest     = "d\x00" // + day \x00 address -> count
+	limitHour     = "h\x00" // + hour -> reports queued
+	limitOrg      = "o\x00" // + hour \x00 org domain -> reports admitted
+	limitRecorded = "r\x00" // + hour -> reports admitted, all domains
 )
+
+// orgShareDivisor: one organisational domain may cause at most this
+// fraction of the hourly budget's reports (at least one).
+const orgShareDivisor = 10
+
+// recordedFactor bounds the reports admitted to the pending store per hour
+// at this many times the hourly budget.
+const recordedFactor = 4
+
+func (l failureLimits) orgShare() uint64 { return uint64(max(1, l.perHour/orgShareDivisor)) }
 
 // limitVerdict is the outcome of admit.
 type limitVerdict struct {
 	Admitted []string // destinations that may receive the report
-	Limited  string   // when none: which limit held ("source", "hour", "destination")
+	Limited  string   // when none: which limit held ("source", "org", "hour")
 }
+
+// errFailureLimited: the hourly budget or the address's daily cap is spent.
+var errFailureLimited = errors.New("failure report rate limit reached")
 
 // sourceLimited reports, without charging anything, whether the
 // per-source limit would refuse a report now.
@@ -53,43 +76,58 @@ func (l failureLimits) sourceKey(domain, ip string) []byte {
 	return []byte(limitSource + strings.ToLower(domain) + "\x00" + ipkey.Key(ip, l.v6Prefix))
 }
 
-// admit decides which of dests may get a report about a message from ip
-// for domain at now, and charges the counters in tx for those.
-func (l failureLimits) admit(tx *bbolt.Tx, now time.Time, domain, ip string, dests []string) (limitVerdict, error) {
+// admit decides whether a report about a message from ip for domain (of
+// organisational domain org) may wait for its destinations' checks, and
+// charges the counters of that moment in tx.
+func (l failureLimits) admit(tx *bbolt.Tx, now time.Time, domain, org, ip string, dests []string) (limitVerdict, error) {
 	b, err := tx.CreateBucketIfNotExists(failureLimitBucket)
 	if err != nil {
 		return limitVerdict{}, err
 	}
 	now = now.UTC()
+	hour := now.Format("2006010215")
 	srcKey := l.sourceKey(domain, ip)
 	if last, ok := getCounter(b, srcKey); ok && now.Sub(time.Unix(0, int64(last))) < l.perSource {
 		return limitVerdict{Limited: "source"}, nil
 	}
-	hourKey := []byte(limitHour + now.Format("2006010215"))
-	hourCount, _ := getCounter(b, hourKey)
-	if int(hourCount) >= l.perHour {
+	orgKey := []byte(limitOrg + hour + "\x00" + strings.ToLower(cmp.Or(org, domain)))
+	orgCount, _ := getCounter(b, orgKey)
+	if orgCount >= l.orgShare() {
+		return limitVerdict{Limited: "org"}, nil
+	}
+	recKey := []byte(limitRecorded + hour)
+	recorded, _ := getCounter(b, recKey)
+	if recorded >= uint64(recordedFactor*l.perHour) {
 		return limitVerdict{Limited: "hour"}, nil
 	}
-	day := now.Format("20060102")
-	var v limitVerdict
-	for _, d := range dests {
-		k := []byte(limitDest + day + "\x00" + strings.ToLower(d))
-		n, _ := getCounter(b, k)
-		if int(n) >= l.perDestDay {
-			continue
-		}
-		if err := putCounter(b, k, n+1); err != nil {
+	for k, v := range map[string]uint64{string(srcKey): uint64(now.UnixNano()), string(orgKey): orgCount + 1, string(recKey): recorded + 1} {
+		if err := putCounter(b, []byte(k), v); err != nil {
 			return limitVerdict{}, err
 		}
-		v.Admitted = append(v.Admitted, d)
 	}
-	if len(v.Admitted) == 0 {
-		return limitVerdict{Limited: "destination"}, nil
+	return limitVerdict{Admitted: dests}, nil
+}
+
+// charge takes one report to dest out of the hourly budget and dest's
+// daily cap, in the commit that queues it; errFailureLimited when either
+// is spent.
+func (l failureLimits) charge(tx *bbolt.Tx, now time.Time, dest string) error {
+	b, err := tx.CreateBucketIfNotExists(failureLimitBucket)
+	if err != nil {
+		return err
 	}
-	if err := putCounter(b, srcKey, uint64(now.UnixNano())); err != nil {
-		return limitVerdict{}, err
+	now = now.UTC()
+	hourKey := []byte(limitHour + now.Format("2006010215"))
+	destKey := []byte(limitDest + now.Format("20060102") + "\x00" + strings.ToLower(dest))
+	hourCount, _ := getCounter(b, hourKey)
+	destCount, _ := getCounter(b, destKey)
+	if int(hourCount) >= l.perHour || int(destCount) >= l.perDestDay {
+		return errFailureLimited
 	}
-	return v, putCounter(b, hourKey, hourCount+1)
+	if err := putCounter(b, hourKey, hourCount+1); err != nil {
+		return err
+	}
+	return putCounter(b, destKey, destCount+1)
 }
 
 // prune deletes counters that no longer limit anything at now.
@@ -114,6 +152,10 @@ func (l failureLimits) prune(tx *bbolt.Tx, now time.Time) error {
 			}
 		case limitDest:
 			if !bytes.HasPrefix(rest, day) {
+				stale = append(stale, bytes.Clone(k))
+			}
+		case limitOrg:
+			if !bytes.HasPrefix(rest, hour) {
 				stale = append(stale, bytes.Clone(k))
 			}
 		default:

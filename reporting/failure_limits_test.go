@@ -2,6 +2,7 @@ package reporting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -28,7 +29,7 @@ func admitOnce(t *testing.T, db *store.DB, l failureLimits, now time.Time, domai
 	var v limitVerdict
 	err := db.Commit(context.Background(), func(tx *bbolt.Tx) error {
 		var err error
-		v, err = l.admit(tx, now, domain, ip, dests)
+		v, err = l.admit(tx, now, domain, domain, ip, dests)
 		return err
 	})
 	if err != nil {
@@ -58,27 +59,36 @@ func TestLimitPerSource(t *testing.T) {
 	}
 }
 
+// chargeOnce runs one charge in its own durable commit.
+func chargeOnce(t *testing.T, db *store.DB, l failureLimits, now time.Time, dest string) error {
+	t.Helper()
+	return db.Commit(context.Background(), func(tx *bbolt.Tx) error { return l.charge(tx, now, dest) })
+}
+
 func TestLimitPerDestinationPerDay(t *testing.T) {
 	db := openTestDB(t)
 	l := failureLimits{perSource: time.Hour, perDestDay: 3, perHour: 1000}
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	for i := 0; i < 3; i++ {
-		v := admitOnce(t, db, l, t0, "a.example", fmt.Sprintf("192.0.2.%d", i), "r@a.example", "other@b.example")
-		if len(v.Admitted) != 2 {
-			t.Fatalf("report %d: %+v", i, v)
+		for _, d := range []string{"r@a.example", "other@b.example"} {
+			if err := chargeOnce(t, db, l, t0, d); err != nil {
+				t.Fatalf("report %d to %s: %v", i, d, err)
+			}
 		}
 	}
 	// The fourth goes to neither: both addresses are at their cap.
-	if v := admitOnce(t, db, l, t0, "a.example", "192.0.2.9", "R@A.example", "other@b.example"); v.Limited != "destination" {
-		t.Fatalf("fourth report: %+v, want limited by destination", v)
+	for _, d := range []string{"R@A.example", "other@b.example"} {
+		if err := chargeOnce(t, db, l, t0, d); !errors.Is(err, errFailureLimited) {
+			t.Fatalf("fourth report to %s: %v, want limited", d, err)
+		}
 	}
-	// A fresh address still gets one; the capped one does not.
-	if v := admitOnce(t, db, l, t0, "a.example", "192.0.2.10", "r@a.example", "new@a.example"); len(v.Admitted) != 1 || v.Admitted[0] != "new@a.example" {
-		t.Fatalf("mixed destinations: %+v", v)
+	// A fresh address still gets one.
+	if err := chargeOnce(t, db, l, t0, "new@a.example"); err != nil {
+		t.Fatalf("fresh address: %v", err)
 	}
 	// Next UTC day the count starts again.
-	if v := admitOnce(t, db, l, t0.Add(14*time.Hour), "a.example", "192.0.2.11", "r@a.example"); len(v.Admitted) != 1 {
-		t.Fatalf("next day: %+v", v)
+	if err := chargeOnce(t, db, l, t0.Add(14*time.Hour), "r@a.example"); err != nil {
+		t.Fatalf("next day: %v", err)
 	}
 }
 
@@ -86,19 +96,47 @@ func TestLimitPerHour(t *testing.T) {
 	db := openTestDB(t)
 	l := failureLimits{perSource: time.Hour, perDestDay: 1000, perHour: 5}
 	t0 := time.Date(2026, 5, 1, 10, 30, 0, 0, time.UTC)
-	admitted := 0
+	charged := 0
 	for i := 0; i < 20; i++ {
-		v := admitOnce(t, db, l, t0, fmt.Sprintf("d%d.example", i), "192.0.2.1", fmt.Sprintf("r@d%d.example", i))
-		admitted += len(v.Admitted)
-		if i >= 5 && v.Limited != "hour" {
-			t.Fatalf("report %d: %+v, want limited by hour", i, v)
+		err := chargeOnce(t, db, l, t0, fmt.Sprintf("r@d%d.example", i))
+		if err == nil {
+			charged++
+		}
+		if i >= 5 && !errors.Is(err, errFailureLimited) {
+			t.Fatalf("report %d: %v, want limited by hour", i, err)
 		}
 	}
-	if admitted != 5 {
-		t.Fatalf("admitted %d in one hour, want 5", admitted)
+	if charged != 5 {
+		t.Fatalf("queued %d in one hour, want 5", charged)
 	}
-	if v := admitOnce(t, db, l, t0.Add(30*time.Minute), "x.example", "192.0.2.1", "r@x.example"); len(v.Admitted) != 1 {
-		t.Fatalf("next clock hour: %+v", v)
+	if err := chargeOnce(t, db, l, t0.Add(30*time.Minute), "r@x.example"); err != nil {
+		t.Fatalf("next clock hour: %v", err)
+	}
+}
+
+// One organisational domain gets its share of the hour at admission, and
+// the pending store is bounded; other organisations are not affected.
+func TestLimitOrgShare(t *testing.T) {
+	db := openTestDB(t)
+	l := failureLimits{perSource: time.Hour, perDestDay: 1000, perHour: 20}
+	t0 := time.Date(2026, 5, 1, 10, 30, 0, 0, time.UTC)
+	admitted := 0
+	for i := 0; i < 10; i++ {
+		var v limitVerdict
+		err := db.Commit(context.Background(), func(tx *bbolt.Tx) (err error) {
+			v, err = l.admit(tx, t0, fmt.Sprintf("s%d.evil.example", i), "evil.example", "192.0.2.1", []string{"r@evil.example"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admitted += len(v.Admitted)
+	}
+	if admitted != 2 {
+		t.Fatalf("one organisation admitted %d, want its share 20/%d = 2", admitted, orgShareDivisor)
+	}
+	if v := admitOnce(t, db, l, t0, "sender.example", "192.0.2.1", "r@sender.example"); len(v.Admitted) != 1 {
+		t.Fatalf("another organisation: %+v", v)
 	}
 }
 
@@ -116,7 +154,7 @@ func TestLimitPrune(t *testing.T) {
 		return n
 	}
 	if n := count(); n != 3 {
-		t.Fatalf("%d counters, want 3 (source, destination, hour)", n)
+		t.Fatalf("%d counters, want 3 (source, organisation, recorded)", n)
 	}
 	prune := func(now time.Time) {
 		if err := db.Commit(context.Background(), func(tx *bbolt.Tx) error { return l.prune(tx, now) }); err != nil {

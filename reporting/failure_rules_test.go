@@ -44,8 +44,9 @@ func TestFailureBurst(t *testing.T) {
 		e.sendFailures()
 		e.reports(1)
 	})
-	t.Run("hourly cap", func(t *testing.T) {
-		e := newFailureEnv(t, func(c *FailureConfig) { c.MaxPerHour = 7 })
+	t.Run("share per organisation", func(t *testing.T) {
+		// One domain gets a tenth of the hourly budget; the rest stays for others.
+		e := newFailureEnv(t, func(c *FailureConfig) { c.MaxPerHour = 70 })
 		burst(e, func(i int) string { return fmt.Sprintf("192.0.2.%d", i+1) })
 		if n := e.pending(); n != 7 {
 			t.Fatalf("%d reports stored, want 7", n)
@@ -54,13 +55,16 @@ func TestFailureBurst(t *testing.T) {
 	t.Run("daily cap per destination", func(t *testing.T) {
 		e := newFailureEnv(t, func(c *FailureConfig) { c.MaxPerDestinationPerDay = 4 })
 		burst(e, func(i int) string { return fmt.Sprintf("192.0.2.%d", i+1) })
-		if n := e.pending(); n != 4 {
-			t.Fatalf("%d reports stored, want 4", n)
+		e.sendFailures()
+		e.reports(4)
+		if n := e.sink.Count(); n != 4 {
+			t.Fatalf("%d reports sent, want 4", n)
 		}
 		e.clock.Add(24 * time.Hour)
 		e.arrive(failingEvent("a.example", "192.0.2.200", fmt.Sprintf(rufRecord, "a.example"), bothFail, spfFail, nil))
-		if n := e.pending(); n != 5 {
-			t.Fatalf("next day: %d reports stored, want 5", n)
+		e.sendFailures()
+		if _, err := e.sink.Wait(5, 10*time.Second); err != nil {
+			t.Fatalf("next day: %v", err)
 		}
 	})
 }

@@ -174,9 +174,18 @@ func (f *FailureReporter) enqueue(ctx context.Context, key []byte, p *pendingFai
 		body.Abort()
 		return err
 	}
-	id, err := f.q.Enqueue(ctx, m, body, func(tx *bbolt.Tx) error { return markDone(tx, key, dest) })
+	id, err := f.q.Enqueue(ctx, m, body, func(tx *bbolt.Tx) error {
+		// The budget is charged here, for an address that passed its checks.
+		if err := f.lim().charge(tx, f.config().Now(), dest); err != nil {
+			return err
+		}
+		return markDone(tx, key, dest)
+	})
 	if errors.Is(err, errPendingGone) {
 		return nil
+	}
+	if errors.Is(err, errFailureLimited) {
+		return f.giveUp(ctx, key, p, dest, "rate_limited")
 	}
 	if err != nil && expired && ctx.Err() == nil {
 		f.log.Error("failure report: queueing failed for too long", "dest", dest, "err", err)
