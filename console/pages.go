@@ -31,11 +31,12 @@ type pages struct {
 }
 
 var funcs = template.FuncMap{
-	"when":  func(t time.Time) string { return whenText(t) },
-	"ago":   func(t time.Time) string { return agoText(time.Since(t)) },
-	"join":  strings.Join,
-	"bytes": bytesText,
-	"pair":  func(a, b string) pair { return pair{a, b} },
+	"when":    func(t time.Time) string { return whenText(t) },
+	"ago":     func(t time.Time) string { return agoText(time.Since(t)) },
+	"join":    strings.Join,
+	"bytes":   bytesText,
+	"pair":    func(a, b string) pair { return pair{a, b} },
+	"percent": func(f float64) float64 { return 100 * f },
 }
 
 // pair hands two strings to a shared template.

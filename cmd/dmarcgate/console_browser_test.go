@@ -56,6 +56,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	ctx := browser(t)
 	h, base := consoleHarness(t)
 	sendThree(t, h)
+	importOwnReport(t, h)
 	// The ring is written off the SMTP path: wait until it holds all three.
 	cc := newConsoleClient(t, base)
 	cc.login()
@@ -113,6 +114,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	visit("/queue", "main h1", "queue")
 	visit("/reports", "main h1", "reports")
 	visit("/domains", "main h1", "domains")
+	visit("/domains/example.org?days=7", "figure.chart", "domain")
 	do(chromedp.EmulateViewport(390, 844))
 	visit("/", "figure.chart", "overview-phone")
 	for _, want := range []string{"3 messages", "good.example", "quar.example", "accepted", "quarantined", "rejected", "127.0.0.1"} {
@@ -135,7 +137,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if !strings.Contains(string(msgs[1].Data), "Subject: hold me") {
 		t.Errorf("second delivery is not the released message:\n%.300s", msgs[1].Data)
 	}
-	for _, n := range []string{"login", "overview", "messages", "message", "quarantine", "queue", "reports", "domains", "overview-phone"} {
+	for _, n := range []string{"login", "overview", "messages", "message", "quarantine", "queue", "reports", "domains", "domain", "overview-phone"} {
 		if fi, err := os.Stat(filepath.Join(dir, "console-"+n+".png")); err != nil || fi.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", n, err)
 		}

@@ -20,14 +20,7 @@ func TestConsoleShowsReportsAndDomains(t *testing.T) {
 	if out, err := runCmd(t, h, "reports", "send"); err != nil {
 		t.Fatalf("reports send: %v\n%s", err, out)
 	}
-	file := filepath.Join(t.TempDir(), "google.xml")
-	own := aggRow{ip: "192.0.2.10", count: 500, dkim: "pass", spf: "pass", dkimDomain: "example.org", spfDomain: "example.org"}
-	if err := os.WriteFile(file, []byte(aggregateXML(true, "google.com", "r-1", "example.org", time.Now().UTC().Truncate(24*time.Hour), own)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := runCmd(t, h, "reports", "import", file); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
-	}
+	importOwnReport(t, h)
 	cc := newConsoleClient(t, base)
 	cc.login()
 	code, body := cc.do(http.MethodGet, "/reports", nil)
@@ -44,10 +37,25 @@ func TestConsoleShowsReportsAndDomains(t *testing.T) {
 		t.Fatalf("Domains: %d\n%s", code, body)
 	}
 	code, body = cc.do(http.MethodGet, "/domains/example.org?days=7", nil)
-	if code != http.StatusOK || !strings.Contains(body, "192.0.2.10") || !strings.Contains(body, "google.com") {
+	if code != http.StatusOK || !strings.Contains(body, "192.0.2.10") || !strings.Contains(body, "google.com") ||
+		!strings.Contains(body, `class="badge v-`) || !strings.Contains(body, "500 messages, 100.0% passed DMARC") {
 		t.Errorf("the domain's status: %d\n%s", code, body)
 	}
 	if code, _ := cc.do(http.MethodGet, "/domains/not-ours.example", nil); code != http.StatusNotFound {
 		t.Errorf("a domain not ours: %d", code)
+	}
+}
+
+// importOwnReport files one aggregate report about example.org, from
+// google.com, for today: 500 messages from 192.0.2.10, all passing.
+func importOwnReport(t *testing.T, h *harness) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "google.xml")
+	own := aggRow{ip: "192.0.2.10", count: 500, dkim: "pass", spf: "pass", dkimDomain: "example.org", spfDomain: "example.org"}
+	if err := os.WriteFile(file, []byte(aggregateXML(true, "google.com", "r-1", "example.org", time.Now().UTC().Truncate(24*time.Hour), own)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, h, "reports", "import", file); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
 	}
 }

@@ -104,11 +104,31 @@ func (d consoleDomains) List() []string {
 	return out
 }
 
-func (d consoleDomains) Status(ctx context.Context, domain string, days int) (string, error) {
-	arg, _ := json.Marshal(domainArgs{Domain: domain, Days: days})
+// Status is `domain status --json`, read back into the console's type.
+func (d consoleDomains) Status(ctx context.Context, domain string, days int) (*console.DomainStatus, error) {
+	arg, _ := json.Marshal(domainArgs{Domain: domain, Days: days, JSON: true})
 	var buf bytes.Buffer
 	if err := opDomainStatus(ctx, d.a, &buf, string(arg)); err != nil {
-		return "", err
+		return nil, err
 	}
-	return buf.String(), nil
+	var st console.DomainStatus
+	if err := json.Unmarshal(buf.Bytes(), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Daily queries the kept reports one UTC day at a time, oldest first.
+func (d consoleDomains) Daily(domain string, days int) ([]console.DayCount, error) {
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	out := make([]console.DayCount, 0, days)
+	for i := days - 1; i >= 0; i-- {
+		day := today.AddDate(0, 0, -i)
+		sum, err := d.a.inbound.Query(domain, day, day)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, console.DayCount{Day: day, Messages: sum.Messages, DMARCPass: sum.DMARCPass})
+	}
+	return out, nil
 }
