@@ -15,6 +15,9 @@ type index struct {
 	items map[string]*item
 	due   dueHeap
 	held  int
+	// oldest orders unheld entries by arrival, for stats without a walk
+	// (index_oldest.go).
+	oldest oldestHeap
 	// idle is closed (and dropped) when a claim ends, for waitIdle.
 	idle chan struct{}
 }
@@ -25,6 +28,7 @@ type item struct {
 	received time.Time
 	held     bool
 	busy     bool
+	inOldest bool   // has an entry in index.oldest
 	gen      uint64 // bumped on each reschedule; older heap entries are stale
 }
 
@@ -42,10 +46,14 @@ func (x *index) track(rec *record) {
 	if it.held {
 		x.held--
 	}
+	if it.inOldest && !it.received.Equal(rec.Received) {
+		x.dropOldest(it)
+	}
 	it.received, it.held = rec.Received, rec.Held
 	if it.held {
 		x.held++
 	}
+	x.noteOldest(it)
 	x.push(it, rec.NextAttempt)
 	x.setDepth()
 }
@@ -55,7 +63,9 @@ func (x *index) track(rec *record) {
 func (x *index) trackClaimed(rec *record) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.items[rec.ID] = &item{id: rec.ID, received: rec.Received, next: rec.NextAttempt, busy: true}
+	it := &item{id: rec.ID, received: rec.Received, next: rec.NextAttempt, busy: true}
+	x.items[rec.ID] = it
+	x.noteOldest(it)
 	x.setDepth()
 }
 
@@ -185,6 +195,7 @@ func (x *index) setHeld(id string, held bool, next time.Time) {
 		x.held++
 	} else {
 		x.held--
+		x.noteOldest(it)
 	}
 	x.push(it, next)
 	x.setDepth()
@@ -247,19 +258,12 @@ type Stats struct {
 	Oldest time.Time // arrival of the oldest entry not held; zero if none
 }
 
+// stats costs no walk of the entries: the counts are kept as entries come
+// and go, and the oldest is the top of x.oldest.
 func (x *index) stats() Stats {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	s := Stats{Depth: len(x.items) - x.held, Held: x.held}
-	for _, it := range x.items {
-		if it.held {
-			continue
-		}
-		if s.Oldest.IsZero() || it.received.Before(s.Oldest) {
-			s.Oldest = it.received
-		}
-	}
-	return s
+	return Stats{Depth: len(x.items) - x.held, Held: x.held, Oldest: x.oldestUnheld()}
 }
 
 type dueEntry struct {
