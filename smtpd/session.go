@@ -64,7 +64,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		// closed: the client goes elsewhere or comes back.
 		return reply(421, 4, 3, 2, s.srv.Config.Hostname+" "+replyShutdown.Message)
 	}
-	if r := checkPath(from); r != nil {
+	if r := checkPath(from, true); r != nil {
 		return r
 	}
 	if r := s.storageLow(); r != nil {
@@ -122,7 +122,7 @@ func (s *session) evalContext() (ctx context.Context, start func(), stop func())
 
 // Rcpt accepts recipients of our domains only: never an open relay.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if r := checkPath(to); r != nil {
+	if r := checkPath(to, false); r != nil {
 		return r
 	}
 	live := s.srv.live()

@@ -141,8 +141,12 @@ func TestAddressesCheckedAtMailAndRcpt(t *testing.T) {
 	c := dialBDAT(t, h.addr)
 	long := strings.Repeat("a", 1500)
 	c.cmd(501, "MAIL FROM:<"+long+"@nopolicy.example>")
-	c.cmd(501, "MAIL FROM:<"+strings.Repeat("l", 65)+"@nopolicy.example>")
 	c.cmd(501, "MAIL FROM:<alice@"+strings.Repeat("d.", 128)+"example>")
+	// An SRS return path of forwarded mail: a local part over 64 octets
+	// within the 256-octet path is taken from a sender.
+	srs := "SRS0=HHH=TT=nopolicy.example=" + strings.Repeat("l", 60)
+	c.cmd(250, "MAIL FROM:<"+srs+"@nopolicy.example>")
+	c.cmd(250, "RSET")
 	c.cmd(250, "MAIL FROM:<alice@nopolicy.example>")
 	c.cmd(553, `RCPT TO:<"x>y"@example.org>`)
 	c.cmd(553, `RCPT TO:<"x<y"@example.org>`)
