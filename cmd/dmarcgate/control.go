@@ -67,13 +67,13 @@ func startControlAllow(stateDir string, a *app, log *slog.Logger, allow func(uin
 			http.Error(w, "unknown operation "+name, http.StatusNotFound)
 			return
 		}
-		var out strings.Builder
-		if err := fn(r.Context(), a, &out, arg); err != nil {
+		out := &opOutput{w: w}
+		if err := fn(r.Context(), a, out, arg); err != nil {
 			log.Warn("control operation failed", "op", name, "err", err)
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			out.fail(err)
 			return
 		}
-		_, _ = io.WriteString(w, out.String())
+		out.finish()
 	})
 	mux.HandleFunc("/backup", func(w http.ResponseWriter, r *http.Request) { serveBackup(w, r, a, stateDir, log) })
 	hs := &http.Server{Handler: onlyPeers(mux, allow, log), ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}

@@ -43,14 +43,31 @@ func cmdQuarantine(ctx context.Context, args []string, stdout io.Writer) error {
 
 // opQueueList lists what waits for delivery; held quarantine is not
 // queue (quarantine list shows it).
+// It streams: a batch of rows at a time (columns aligned per batch), so
+// listing a queue of any size holds one batch in memory.
 func opQueueList(_ context.Context, a *app, w io.Writer, _ string) error {
-	msgs, err := queued(a.queue)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tAGE\tSIZE\tFROM\tTO\tATTEMPTS\tNEXT\tLAST ERROR")
+	now, n := time.Now(), 0
+	err := a.queue.Walk(func(m *queue.Message) bool { return !m.Held }, func(m *queue.Message) error {
+		printMessage(tw, m, now)
+		if n++; n%listFlushRows == 0 {
+			return tw.Flush()
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	printMessages(w, msgs)
-	return nil
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%d message(s)\n", n)
+	return err
 }
+
+// listFlushRows: queue list aligns and writes its rows in batches this size.
+const listFlushRows = 500
 
 func queued(q *queue.Queue) ([]queue.Message, error) {
 	all, err := q.List()
@@ -124,20 +141,14 @@ func opDelete(_ context.Context, a *app, w io.Writer, id string) error {
 	return nil
 }
 
-func printMessages(w io.Writer, msgs []queue.Message) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tAGE\tSIZE\tFROM\tTO\tATTEMPTS\tNEXT\tLAST ERROR")
-	now := time.Now()
-	for _, m := range msgs {
-		from := envelopeFrom(m.From)
-		age := now.Sub(m.Received).Truncate(time.Second)
-		to := strings.Join(m.To, ",")
-		next := "now"
-		if d := m.NextAttempt.Sub(now); d > 0 {
-			next = "in " + d.Truncate(time.Second).String()
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.Kind, age, m.Size, from, to, m.Attempts, next, m.LastError)
+// printMessage writes one row of queue list.
+func printMessage(tw io.Writer, m *queue.Message, now time.Time) {
+	from := envelopeFrom(m.From)
+	age := now.Sub(m.Received).Truncate(time.Second)
+	to := strings.Join(m.To, ",")
+	next := "now"
+	if d := m.NextAttempt.Sub(now); d > 0 {
+		next = "in " + d.Truncate(time.Second).String()
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "%d message(s)\n", len(msgs))
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.Kind, age, m.Size, from, to, m.Attempts, next, m.LastError)
 }
