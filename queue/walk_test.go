@@ -10,18 +10,25 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"dmarcgate/store"
 )
 
 // putEntries stores n entries directly, in one transaction.
-func putEntries(t *testing.T, q *Queue, n int) {
+func putEntries(t testing.TB, q *Queue, n int) {
 	t.Helper()
-	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := q.db.Commit(context.Background(), func(tx *bbolt.Tx) error {
+	putEntriesAt(t, q.db, n, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// putEntriesAt stores n entries received and next due at t0.
+func putEntriesAt(t testing.TB, db *store.DB, n int, t0 time.Time) {
+	t.Helper()
+	err := db.Commit(context.Background(), func(tx *bbolt.Tx) error {
 		b := tx.Bucket(entryBucket)
 		for i := 0; i < n; i++ {
 			rec := &record{Message: Message{ID: fmt.Sprintf("w%07d", i), Kind: KindMail, Route: RouteRelay,
 				From: "a@b.example", To: []string{"bob@example.org"}, Received: t0,
-				LastError: strings.Repeat("e", 600), NextAttempt: t0}}
+				LastError: strings.Repeat("e", 100), NextAttempt: t0}}
 			v, err := encodeRecord(rec)
 			if err != nil {
 				return err
