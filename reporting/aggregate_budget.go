@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -55,9 +54,12 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// periodKey is the budget counter of st's period.
+// periodKey is the budget counter of st's period: by its own start, which
+// every report of the period shares (openPeriod). A period that `reports
+// send` closed early is a period of its own, with its own budget, though
+// it starts within the same aligned interval as the next.
 func (r *Reporter) periodKey(st *aggState) []byte {
-	return periodCountKey(alignedStart(time.Unix(st.Begin, 0), r.config().Interval))
+	return periodCountKey(st.Begin)
 }
 
 // periodSpent reports whether st's period has no budget left.

@@ -145,8 +145,8 @@ func putState(tx *bbolt.Tx, s *aggState) error {
 // errStateChanged: another Send got there first; nothing was written.
 var errStateChanged = errors.New("reporting: report state changed meanwhile")
 
-// periodCountKey counts reports generated in an aligned period.
-func periodCountKey(aligned int64) []byte { return append(be64(aligned), "count"...) }
+// periodCountKey counts the reports generated for the period starting at begin.
+func periodCountKey(begin int64) []byte { return append(be64(begin), "count"...) }
 
 // addCounter adds delta to a big-endian counter and returns the new value.
 func addCounter(b *bbolt.Bucket, key []byte, delta int64) (int64, error) {
