@@ -88,12 +88,25 @@ func (r *Reporter) chargePeriod(tx *bbolt.Tx, cur, st *aggState) error {
 	return nil
 }
 
-// capReport gives up st for its period's budget: its rows and data go.
+// capDeleteBatch bounds the rows one transaction deletes when a report is
+// capped: the database has one writer, and message commits wait behind it.
+const capDeleteBatch = 1000
+
+// capReport gives up st for its period's budget: its rows go, a batch per
+// transaction (a crash in between leaves the report pending, and capped
+// again: the period's count is durable), then its data, and it is marked.
 func (r *Reporter) capReport(ctx context.Context, st *aggState) error {
-	err := r.db.Commit(ctx, func(tx *bbolt.Tx) error {
-		if err := deletePrefix(tx.Bucket(rowsBucket), append(bytes.Clone(st.key()), 0)); err != nil {
+	prefix := append(bytes.Clone(st.key()), 0)
+	for more := true; more; {
+		err := r.db.Commit(ctx, func(tx *bbolt.Tx) (err error) {
+			more, err = deletePrefixUpTo(tx.Bucket(rowsBucket), prefix, capDeleteBatch)
+			return err
+		})
+		if err != nil {
 			return err
 		}
+	}
+	err := r.db.Commit(ctx, func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(reportDataBucket).Delete(st.key()); err != nil {
 			return err
 		}
@@ -109,4 +122,22 @@ func (r *Reporter) capReport(ctx context.Context, st *aggState) error {
 		"domain", st.Domain, "begin", st.Begin, "max_per_period", r.config().MaxPerPeriod)
 	st.State = stateCapped
 	return nil
+}
+
+// deletePrefixUpTo deletes at most limit keys with prefix; more reports
+// whether any are left.
+func deletePrefixUpTo(b *bbolt.Bucket, prefix []byte, limit int) (more bool, err error) {
+	c := b.Cursor()
+	for n := 0; ; n++ {
+		k, _ := c.Seek(prefix)
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return false, nil
+		}
+		if n == limit {
+			return true, nil
+		}
+		if err := c.Delete(); err != nil {
+			return false, err
+		}
+	}
 }
