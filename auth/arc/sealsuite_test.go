@@ -29,8 +29,9 @@ import (
 // own messages carry, as valid sets of other cases, exactly the seals we
 // write for 13 of the 16 cases that seal (carriedSeals); the other three
 // are the newest sets of their chains, which no message carries. The
-// suite's runner never compared b= (it joins the expected text into the
-// output before splitting it), so its stale values went unnoticed.
+// suite's runner never checked b=: it compares each output field with a
+// string built from that output's own words (joined with the expected
+// text), so stale expected seals went unnoticed.
 
 type signCase struct {
 	name                      string
