@@ -66,8 +66,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	tab := newTable(stdout)
 	tab.header()
 	var rounds []round
-	for range o.rounds {
-		r, err := benchRound(ctx, o, sink, dnsAddr, plain, signed, tab, stderr)
+	for i := range o.rounds {
+		r, err := benchRound(ctx, o, i, sink, dnsAddr, plain, signed, tab, stderr)
 		if err != nil {
 			return err
 		}
@@ -98,8 +98,10 @@ type gatewayFigures struct {
 }
 
 // benchRound measures the sink directly, then the gateway in front of it:
-// with w, and with signed too for -auth-cost.
-func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, signed *workload, tab *table, stderr io.Writer) (round, error) {
+// with w, and with signed too for -auth-cost. Of two gateway runs, odd
+// rounds run the second first, so that a drift of the machine's speed
+// during a round weighs on both alike.
+func benchRound(ctx context.Context, o options, n int, sink sink, dnsAddr string, w, signed *workload, tab *table, stderr io.Writer) (round, error) {
 	var r round
 	var err error
 	r.direct, err = directRun(ctx, sink, w, o.c)
@@ -127,7 +129,7 @@ func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, si
 		runs = []gatewayFigures{{label: gatewayLabel(o)}, {label: gatewayLabel(o) + "+console"}}
 		loads, opts = []*workload{w, w}, []options{o, with}
 	}
-	for i := range runs {
+	for _, i := range runOrder(len(runs), n) {
 		gw, err := gatewayRun(ctx, opts[i], sink, dnsAddr, loads[i], stderr)
 		if err != nil {
 			return r, err
@@ -138,9 +140,22 @@ func benchRound(ctx context.Context, o options, sink sink, dnsAddr string, w, si
 			return r, err
 		}
 		runs[i].summary = gw.summary
-		r.gateways = append(r.gateways, runs[i])
 	}
+	r.gateways = runs
 	return r, nil
+}
+
+// runOrder is the order of a round's gateway runs: as listed, but for
+// two runs reversed in odd rounds (A B, B A, A B, ...).
+func runOrder(runs, round int) []int {
+	order := make([]int, runs)
+	for i := range order {
+		order[i] = i
+	}
+	if runs == 2 && round%2 == 1 {
+		order[0], order[1] = 1, 0
+	}
+	return order
 }
 
 // roundsSummary gives the medians over the rounds: this machine's speed

@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,21 @@ func TestPercentile(t *testing.T) {
 	} {
 		if got := percentile(tc.values, tc.p); got != tc.want {
 			t.Errorf("percentile(%d values, %d) = %v, want %v", len(tc.values), tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestRunOrderAlternatesTwoRuns(t *testing.T) {
+	for _, c := range []struct {
+		runs, round int
+		want        []int
+	}{
+		{1, 0, []int{0}}, {1, 1, []int{0}},
+		{2, 0, []int{0, 1}}, {2, 1, []int{1, 0}}, {2, 2, []int{0, 1}},
+		{3, 1, []int{0, 1, 2}},
+	} {
+		if got := runOrder(c.runs, c.round); !slices.Equal(got, c.want) {
+			t.Errorf("runOrder(%d, %d) = %v, want %v", c.runs, c.round, got, c.want)
 		}
 	}
 }
