@@ -16,30 +16,8 @@ import (
 // inbound): the `dmarcgate domain status` view, and its days one by one.
 type Domains interface {
 	List() []string
-	Status(ctx context.Context, domain string, days int) (*DomainStatus, error)
+	Status(ctx context.Context, domain string, days int) (*inbound.DomainStatus, error)
 	Daily(domain string, days int) ([]DayCount, error)
-}
-
-// DomainStatus is `dmarcgate domain status --json` (its keys).
-type DomainStatus struct {
-	Domain       string                 `json:"domain"`
-	Days         int                    `json:"days"`
-	From         string                 `json:"from"`
-	To           string                 `json:"to"`
-	Messages     uint64                 `json:"messages"`
-	DMARCPass    uint64                 `json:"dmarc_pass"`
-	PassShare    float64                `json:"pass_share"`
-	Reports      int                    `json:"reports"`
-	DaysObserved int                    `json:"days_observed"`
-	Reporters    []inbound.ReporterStat `json:"reporters"`
-	Sources      []*inbound.SourceStat  `json:"sources"`
-	Record       string                 `json:"record"`
-	Stage        string                 `json:"stage"`
-	Partial      string                 `json:"partial"`
-	Next         string                 `json:"next"`
-	Verdict      string                 `json:"verdict"`
-	Reasons      []string               `json:"reasons"`
-	Blockers     []inbound.Blocker      `json:"blockers"`
 }
 
 // DayCount is one day's messages in the reports, and how many passed DMARC.
@@ -57,7 +35,7 @@ type domainsView struct {
 }
 
 type domainView struct {
-	*DomainStatus
+	*inbound.DomainStatus
 	Chart   *chart
 	Sources []*inbound.SourceStat
 	More    int

@@ -37,6 +37,7 @@ type Published struct {
 	P, SP   string
 	Pct     int // 100 when absent
 	Testing bool
+	Record  string // the record's text
 	Err     string // why no record was found, when it was not
 }
 

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +12,7 @@ import (
 
 	"dmarcgate/console"
 	"dmarcgate/console/verdicts"
+	"dmarcgate/inbound"
 	"dmarcgate/reporting"
 	"dmarcgate/smtpd"
 )
@@ -104,18 +103,9 @@ func (d consoleDomains) List() []string {
 	return out
 }
 
-// Status is `domain status --json`, read back into the console's type.
-func (d consoleDomains) Status(ctx context.Context, domain string, days int) (*console.DomainStatus, error) {
-	arg, _ := json.Marshal(domainArgs{Domain: domain, Days: days, JSON: true})
-	var buf bytes.Buffer
-	if err := opDomainStatus(ctx, d.a, &buf, string(arg)); err != nil {
-		return nil, err
-	}
-	var st console.DomainStatus
-	if err := json.Unmarshal(buf.Bytes(), &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+// Status is what `domain status` shows.
+func (d consoleDomains) Status(ctx context.Context, domain string, days int) (*inbound.DomainStatus, error) {
+	return d.a.domainStatus(ctx, domain, days)
 }
 
 // Daily queries the kept reports one UTC day at a time, oldest first.

@@ -50,79 +50,51 @@ func cmdDomain(ctx context.Context, args []string, stdout io.Writer) error {
 	return runOp(ctx, *path, "domain-"+pos[0], string(arg), stdout)
 }
 
-// status is `domain status --json`: CONTRACT.md's fields first.
-type status struct {
-	Domain       string                 `json:"domain"`
-	Days         int                    `json:"days"`
-	From         string                 `json:"from"`
-	To           string                 `json:"to"`
-	Messages     uint64                 `json:"messages"`
-	DMARCPass    uint64                 `json:"dmarc_pass"`
-	PassShare    float64                `json:"pass_share"`
-	Reports      int                    `json:"reports"`
-	DaysObserved int                    `json:"days_observed"`
-	Reporters    []inbound.ReporterStat `json:"reporters"`
-	Sources      []*inbound.SourceStat  `json:"sources"`
-	Policy       string                 `json:"policy"`
-	Record       string                 `json:"record"`
-	Stage        string                 `json:"stage"`
-	Partial      string                 `json:"partial,omitempty"`
-	Next         string                 `json:"next"`
-	Verdict      string                 `json:"verdict"`
-	Reasons      []string               `json:"reasons"`
-	Blockers     []inbound.Blocker      `json:"blockers"`
-}
-
 func opDomainStatus(ctx context.Context, a *app, w io.Writer, arg string) error {
 	var da domainArgs
 	if err := json.Unmarshal([]byte(arg), &da); err != nil || da.Domain == "" || da.Days < 1 {
 		return fmt.Errorf("domain status: bad arguments %q", arg)
 	}
-	now := time.Now().UTC()
-	sum, err := a.inbound.Query(da.Domain, now.AddDate(0, 0, 1-da.Days), now)
+	st, err := a.domainStatus(ctx, da.Domain, da.Days)
 	if err != nil {
 		return err
-	}
-	lookupPTRs(ctx, a.res, sum.Sources)
-	inbound.AssignOrgs(sum)
-	pub, raw := a.published(ctx, da.Domain)
-	adv := inbound.Advise(sum, da.Days, pub, inbound.DefaultRule)
-	st := status{Domain: sum.Domain, Days: da.Days, From: sum.From.Format(time.DateOnly), To: sum.To.Format(time.DateOnly),
-		Messages: sum.Messages, DMARCPass: sum.DMARCPass, Reports: sum.Reports, DaysObserved: sum.DaysObserved,
-		Reporters: sum.Reporters, Sources: sum.Sources, Policy: pub.P, Record: raw, Stage: adv.Stage,
-		Partial: adv.Partial, Next: adv.Next, Verdict: adv.Verdict, Reasons: adv.Reasons, Blockers: adv.Blockers}
-	if sum.Messages > 0 {
-		st.PassShare = float64(sum.DMARCPass) / float64(sum.Messages)
-	}
-	if st.Reporters == nil {
-		st.Reporters = []inbound.ReporterStat{}
-	}
-	if st.Sources == nil {
-		st.Sources = []*inbound.SourceStat{}
 	}
 	if da.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	printStatus(w, &st)
+	printStatus(w, st)
 	return nil
 }
 
+// domainStatus is where domain stands after the last days of reports,
+// for the command and the console alike.
+func (a *app) domainStatus(ctx context.Context, domain string, days int) (*inbound.DomainStatus, error) {
+	now := time.Now().UTC()
+	sum, err := a.inbound.Query(domain, now.AddDate(0, 0, 1-days), now)
+	if err != nil {
+		return nil, err
+	}
+	lookupPTRs(ctx, a.res, sum.Sources)
+	inbound.AssignOrgs(sum)
+	return inbound.StatusOf(sum, days, a.published(ctx, domain), inbound.DefaultRule), nil
+}
+
 // published is the domain's DMARC record as our resolver finds it now.
-func (a *app) published(ctx context.Context, domain string) (inbound.Published, string) {
+func (a *app) published(ctx context.Context, domain string) inbound.Published {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	d, err := a.checker.Discover(ctx, domain)
 	if err != nil {
-		return inbound.Published{Err: err.Error()}, ""
+		return inbound.Published{Err: err.Error()}
 	}
 	r := d.Record
-	pub := inbound.Published{Found: true, P: string(r.P), SP: string(r.SP), Pct: 100, Testing: r.T}
+	pub := inbound.Published{Found: true, P: string(r.P), SP: string(r.SP), Pct: 100, Testing: r.T, Record: r.Raw}
 	if r.HasPct {
 		pub.Pct = r.Pct
 	}
-	return pub, r.Raw
+	return pub
 }
 
 // ptrLookups bounds the reverse lookups one status makes (the largest

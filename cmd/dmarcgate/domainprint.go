@@ -14,7 +14,7 @@ import (
 // shownSources bounds the source lines of the text output (--json has all).
 const shownSources = 30
 
-func printStatus(w io.Writer, st *status) {
+func printStatus(w io.Writer, st *inbound.DomainStatus) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "domain:\t%s\n", st.Domain)
 	fmt.Fprintf(tw, "window:\tlast %d days (%s .. %s), reports on %d of them\n", st.Days, st.From, st.To, st.DaysObserved)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dmarcgate/config"
+	"dmarcgate/inbound"
 )
 
 const reportAddr = "dmarc-reports@example.org"
@@ -67,7 +68,7 @@ func TestInboundReportsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st status
+	var st inbound.DomainStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -182,9 +183,12 @@ func TestDomainStatusVerdicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var st status
+		var st inbound.DomainStatus
 		if err := json.Unmarshal([]byte(out), &st); err != nil {
 			t.Fatal(err)
+		}
+		if keys := topKeys(t, out); keys != statusKeys {
+			t.Errorf("%s: keys %s, want %s", tc.domain, keys, statusKeys)
 		}
 		all := strings.Join(st.Reasons, "\n")
 		if st.Verdict != tc.verdict {
@@ -200,4 +204,31 @@ func TestDomainStatusVerdicts(t *testing.T) {
 			t.Errorf("%s text output: %v\n%s", tc.domain, err, text)
 		}
 	}
+}
+
+// statusKeys are the keys of `domain status --json` in their order
+// (CONTRACT.md; partial is left out when the record is not partial).
+const statusKeys = "domain days from to messages dmarc_pass pass_share reports days_observed reporters sources " +
+	"policy record stage next verdict reasons blockers"
+
+// topKeys lists the keys of the JSON object doc, in order.
+func topKeys(t *testing.T, doc string) string {
+	t.Helper()
+	var keys []string
+	dec := json.NewDecoder(strings.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %v\n%s", err, doc)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return strings.Join(keys, " ")
 }
