@@ -22,14 +22,23 @@ type BodyHasher struct {
 	space    bool  // relaxed: whitespace held back within the line
 	cr       bool  // a CR ended the last Write
 	finished bool
+	// buf gathers canonical octets for the hash: a body of short words
+	// would otherwise cost one hash.Write (and its call overhead) each.
+	buf []byte
 }
 
-var crlf = []byte("\r\n")
+var (
+	crlf  = []byte("\r\n")
+	space = []byte(" ")
+)
+
+// hashBuffer is how many canonical octets are gathered per hash.Write.
+const hashBuffer = 4096
 
 // NewBodyHasher returns a hasher for body canonicalization algorithm
 // (Simple or Relaxed) into h; limit < 0 hashes the whole body.
 func NewBodyHasher(algorithm string, h hash.Hash, limit int64) *BodyHasher {
-	return &BodyHasher{h: h, relaxed: algorithm == Relaxed, limit: limit}
+	return &BodyHasher{h: h, relaxed: algorithm == Relaxed, limit: limit, buf: make([]byte, 0, hashBuffer)}
 }
 
 // Write feeds body octets; it never fails.
@@ -70,8 +79,12 @@ func (b *BodyHasher) content(p []byte) {
 		}
 		return
 	}
+	tabs := bytes.IndexByte(p, '\t') >= 0 // most lines have none
 	for len(p) > 0 {
-		ws := bytes.IndexAny(p, " \t")
+		ws := bytes.IndexByte(p, ' ')
+		if tabs {
+			ws = indexSpace(p)
+		}
 		if ws != 0 {
 			word := p
 			if ws > 0 {
@@ -79,7 +92,7 @@ func (b *BodyHasher) content(p []byte) {
 			}
 			b.startLine()
 			if b.space {
-				b.emit([]byte{' '})
+				b.emit(space)
 				b.space = false
 			}
 			b.emit(word)
@@ -88,8 +101,28 @@ func (b *BodyHasher) content(p []byte) {
 		}
 		// A run of whitespace: one SP if more of the line follows.
 		b.space = true
-		p = bytes.TrimLeft(p, " \t")
+		p = p[spaceRun(p):]
 	}
+}
+
+// indexSpace is the index of the first SP or HTAB in p, or -1.
+func indexSpace(p []byte) int {
+	for i, c := range p {
+		if c == ' ' || c == '\t' {
+			return i
+		}
+	}
+	return -1
+}
+
+// spaceRun is the length of the run of SP and HTAB that starts p.
+func spaceRun(p []byte) int {
+	for i, c := range p {
+		if c != ' ' && c != '\t' {
+			return i
+		}
+	}
+	return len(p)
 }
 
 // startLine writes the empty lines held back, now that content follows.
@@ -125,7 +158,20 @@ func (b *BodyHasher) emit(p []byte) {
 		}
 	}
 	b.hashed += int64(len(p))
-	b.h.Write(p)
+	if len(b.buf)+len(p) > cap(b.buf) {
+		b.flush()
+		if len(p) >= cap(b.buf) {
+			b.h.Write(p)
+			return
+		}
+	}
+	b.buf = append(b.buf, p...)
+}
+
+// flush hashes the gathered octets.
+func (b *BodyHasher) flush() {
+	b.h.Write(b.buf)
+	b.buf = b.buf[:0]
 }
 
 // finish ends the body: a last line without CRLF gets one, trailing empty
@@ -145,6 +191,7 @@ func (b *BodyHasher) finish() {
 	if !b.relaxed && b.length == 0 {
 		b.emit(crlf)
 	}
+	b.flush()
 }
 
 // Sum ends the body and returns its hash. Write must not follow.

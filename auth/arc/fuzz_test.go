@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -62,8 +63,12 @@ func FuzzCanon(f *testing.F) {
 			}
 			_, _ = parts.Write(b[:at])
 			_, _ = parts.Write(b[at:])
-			if !bytes.Equal(whole.Sum(), parts.Sum()) {
+			sum := whole.Sum()
+			if !bytes.Equal(sum, parts.Sum()) {
 				t.Fatalf("%s body hash depends on the split at %d of %q", c, at, b)
+			}
+			if want := sha256.Sum256(referenceBody(b, c)); !bytes.Equal(sum, want[:]) {
+				t.Fatalf("%s body hash of %q differs from the reference's %q", c, b, referenceBody(b, c))
 			}
 		}
 		_ = StripSignature(b)
@@ -130,4 +135,38 @@ func FuzzSealHeader(f *testing.F) {
 			}
 		}
 	})
+}
+
+var wspRun = regexp.MustCompile(`[ \t]+`)
+
+// referenceBody canonicalizes a whole body the plain way, line by line
+// (RFC 6376 §3.4.3, §3.4.4), to check the streaming BodyHasher against:
+// a line ends at LF, with one CR before it dropped.
+func referenceBody(body []byte, algorithm string) []byte {
+	lines := bytes.Split(body, []byte("\n"))
+	last := lines[len(lines)-1]
+	lines = lines[:len(lines)-1]
+	for i, l := range lines {
+		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
+	}
+	if len(last) > 0 {
+		lines = append(lines, last) // no line end: it gets one
+	}
+	var out []byte
+	for i, l := range lines {
+		if algorithm == Relaxed {
+			l = bytes.TrimRight(wspRun.ReplaceAll(l, []byte(" ")), " ")
+		}
+		lines[i] = l
+	}
+	for len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	for _, l := range lines {
+		out = append(append(out, l...), '\r', '\n')
+	}
+	if algorithm == Simple && len(out) == 0 {
+		out = []byte("\r\n")
+	}
+	return out
 }
