@@ -133,10 +133,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// HTTPServer wraps the console in an http.Server with timeouts.
+// HTTPServer wraps the console in an http.Server with timeouts. Its own
+// complaints (failed TLS handshakes, plain HTTP sent to HTTPS: what any
+// scanner causes) go to the gateway's log at debug, not bare to stderr.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug)}
 }
 
 func (s *Server) logChange(r *http.Request, msg string, attrs ...any) {

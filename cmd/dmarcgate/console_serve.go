@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"dmarcgate/config"
 	"dmarcgate/console"
 	"dmarcgate/console/verdicts"
 	"dmarcgate/inbound"
@@ -39,13 +40,9 @@ func startConsole(a *app, srv *smtpd.Server) (*runningConsole, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", cfg.Console.Listen)
+	l, scheme, err := consoleListener(a)
 	if err != nil {
-		return nil, fmt.Errorf("console.listen: %w", err)
-	}
-	scheme := "http"
-	if cfg.ConsoleTLS() {
-		l, scheme = tls.NewListener(l, a.tlsCert.tlsConfig()), "https"
+		return nil, err
 	}
 	ring.Start()
 	srv.Verdicts = ring
@@ -58,6 +55,30 @@ func startConsole(a *app, srv *smtpd.Server) (*runningConsole, error) {
 	}()
 	a.log.Info("console listening", "url", scheme+"://"+l.Addr().String()+"/")
 	return rc, nil
+}
+
+// consoleListener listens on console.listen: HTTPS with the STARTTLS
+// certificate (so a SIGHUP's reload reaches it too) off loopback, plain
+// HTTP on loopback or with console.insecure, which it warns about.
+func consoleListener(a *app) (net.Listener, string, error) {
+	cfg := a.cfg
+	if cfg.ConsoleTLS() && a.tlsCert == nil {
+		// config validation refuses this; a configuration built in code may not have been validated.
+		return nil, "", &config.Error{Key: "console.listen", Msg: fmt.Sprintf("%q is not a loopback address: the console needs TLS "+
+			"(smtp.tls_cert and smtp.tls_key), or console.insecure = true behind a TLS proxy", cfg.Console.Listen)}
+	}
+	l, err := net.Listen("tcp", cfg.Console.Listen)
+	if err != nil {
+		return nil, "", fmt.Errorf("console.listen: %w", err)
+	}
+	if cfg.ConsoleTLS() {
+		return tls.NewListener(l, a.tlsCert.tlsConfig()), "https", nil
+	}
+	if !cfg.Console.Loopback() {
+		a.log.Warn("console served without TLS on a non-loopback address (console.insecure = true): only a TLS proxy should reach it",
+			"addr", l.Addr().String())
+	}
+	return l, "http", nil
 }
 
 // Close stops the console, then stores the verdicts still pending; serve
