@@ -20,16 +20,16 @@ type dkimSigner struct {
 var signedHeaders = []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"}
 
 // CheckDKIMKey reports whether keyFile holds a private key New can sign
-// reports with.
+// reports with. Its error reads "FILE: why": the caller names the key.
 func CheckDKIMKey(keyFile string) error {
-	_, err := readDKIMKey(keyFile)
+	_, err := dkimkey.Load(keyFile)
 	return err
 }
 
 func readDKIMKey(keyFile string) (crypto.Signer, error) {
 	key, err := dkimkey.Load(keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("reporting: DKIM %w", err)
+		return nil, fmt.Errorf("reporting: DKIM key file %w", err)
 	}
 	return key.Signer(), nil
 }

@@ -77,9 +77,9 @@ func TestARCSealKeyThatCannotSealIsAConfigError(t *testing.T) {
 	cases := []struct {
 		name, arc, inStderr string
 	}{
-		{"RSA under 1024 bits", sealKeys(keyData + "openssl-rsa768.pem"), "arc.seal_key_file: key file " + keyData + "openssl-rsa768.pem: RSA key of 768 bits"},
-		{"ECDSA", sealKeys(keyData + "openssl-p256.pem"), "arc.seal_key_file: key file " + keyData + "openssl-p256.pem: a *ecdsa.PrivateKey key"},
-		{"missing file", sealKeys("/nonexistent/arc.pem"), "arc.seal_key_file: key file: open /nonexistent/arc.pem"},
+		{"RSA under 1024 bits", sealKeys(keyData + "openssl-rsa768.pem"), "arc.seal_key_file: " + keyData + "openssl-rsa768.pem: RSA key of 768 bits"},
+		{"ECDSA", sealKeys(keyData + "openssl-p256.pem"), "arc.seal_key_file: " + keyData + "openssl-p256.pem: an ECDSA key"},
+		{"missing file", sealKeys("/nonexistent/arc.pem"), "arc.seal_key_file: /nonexistent/arc.pem: no such file or directory"},
 		{"two of three", "seal_domain = \"example.org\"\nseal_selector = \"s\"", "arc: seal_domain, seal_selector and seal_key_file go together"},
 	}
 	for _, c := range cases {

@@ -171,7 +171,7 @@ func TestConfigCheckExitCodes(t *testing.T) {
 		{[]string{"config", "check", "--config", bad}, 2, "bad.toml:1: colour: unknown key"},
 		{[]string{"config", "check", "--config", filepath.Join(dir, "missing.toml")}, 2, "no such file"},
 		{[]string{"config", "check", "--config", badTLS}, 2, "smtp.tls_cert: " + notPEM + ": no PEM \"CERTIFICATE\" block in it"},
-		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: reporting: DKIM key file " + notPEM + ": no PEM \"PRIVATE KEY\" or \"RSA PRIVATE KEY\" block"},
+		{[]string{"config", "check", "--config", badKey}, 2, "reporting.dkim.key_file: " + notPEM + ": no PEM \"PRIVATE KEY\" or \"RSA PRIVATE KEY\" block"},
 		{[]string{"queue", "list", "--config", badKey}, 2, "reporting.dkim.key_file"},
 		{[]string{"queue", "show"}, 2, "usage: dmarcgate queue list | flush | show ID | delete ID"},
 		{[]string{"frobnicate"}, 2, "unknown command"},

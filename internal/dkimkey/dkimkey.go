@@ -6,6 +6,8 @@ package dkimkey
 
 import (
 	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -14,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -42,15 +45,20 @@ type Key struct {
 	pub    string // the p= value, base64
 }
 
-// Load reads a PEM file (see Parse).
+// Load reads a PEM file (see Parse). Its errors read "PATH: why", once
+// each: the caller says which key the file was meant to hold.
 func Load(path string) (*Key, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // "open PATH: why" would name the path again
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	k, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, nil
 }
@@ -116,7 +124,18 @@ func fromPrivate(parsed any) (*Key, error) {
 		pub := k.Public().(ed25519.PublicKey)
 		return &Key{signer: k, pub: base64.StdEncoding.EncodeToString(pub)}, nil
 	}
-	return nil, noKey("a %T key; DKIM and ARC sign with RSA or Ed25519 only", parsed)
+	return nil, noKey("%s; DKIM and ARC sign with RSA or Ed25519 only", keyKind(parsed))
+}
+
+// keyKind names a key type DKIM cannot sign with, for the operator.
+func keyKind(parsed any) string {
+	switch parsed.(type) {
+	case *ecdsa.PrivateKey:
+		return "an ECDSA key"
+	case *ecdh.PrivateKey:
+		return "an X25519 key"
+	}
+	return fmt.Sprintf("a key of type %T", parsed)
 }
 
 // FromSigner wraps an RSA or Ed25519 key held in memory (tests, generated
