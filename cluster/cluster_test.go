@@ -99,8 +99,9 @@ func TestFailureLimitsAreShared(t *testing.T) {
 	// The same source and domain on three instances: one report an hour.
 	got := 0
 	for i, c := range insts {
-		adm, err := c.AdmitFailure(ctx, "sender.example", "192.0.2.1", []string{"ruf@sender.example"}, now.Add(time.Duration(i)*time.Second),
-			time.Hour, 100, 500)
+		adm, err := c.AdmitFailure(ctx, reporting.FailureCharge{Domain: "sender.example", IP: "192.0.2.1",
+			Dests: []string{"ruf@sender.example"}, At: now.Add(time.Duration(i) * time.Second),
+			PerSource: time.Hour, PerDestDay: 100, PerHour: 500, Source: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,8 +113,8 @@ func TestFailureLimitsAreShared(t *testing.T) {
 	// Per destination per day: 2 in all, whichever instance asks.
 	got = 0
 	for i := range 6 {
-		adm, err := insts[i%3].AdmitFailure(ctx, "other.example", fmt.Sprintf("192.0.2.%d", 10+i), []string{"ruf@other.example"}, now,
-			time.Hour, 2, 500)
+		adm, err := insts[i%3].AdmitFailure(ctx, reporting.FailureCharge{Domain: "other.example", IP: fmt.Sprintf("192.0.2.%d", 10+i),
+			Dests: []string{"ruf@other.example"}, At: now, PerSource: time.Hour, PerDestDay: 2, PerHour: 500, Source: true})
 		if err != nil {
 			t.Fatal(err)
 		}

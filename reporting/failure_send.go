@@ -89,56 +89,71 @@ func (f *FailureReporter) sendEntry(ctx context.Context, key []byte) error {
 	}
 	now := f.config().Now()
 	expired := now.Sub(p.Created) > f.config().DropAfter
-	if f.config().Shared != nil && !p.Shared {
-		if err := f.chargeShared(ctx, key, p, expired); err != nil || !p.Shared {
+	var allowed []string
+	for _, dest := range p.remaining() {
+		ok, err := f.checkDest(ctx, key, p, dest, now, expired)
+		if err != nil {
+			return err
+		}
+		if ok {
+			allowed = append(allowed, dest)
+		}
+	}
+	// The shared limits are charged last, for what will be queued.
+	if len(allowed) > 0 && f.config().Shared != nil {
+		if allowed, err = f.chargeShared(ctx, key, p, allowed, expired); err != nil {
 			return err
 		}
 	}
-	if p.SPFDomain != "" {
+	if len(allowed) > 0 && p.SPFDomain != "" {
 		p.SPFDNS = f.spfDNS(ctx, p.SPFDomain)
 	}
-	for _, dest := range p.remaining() {
-		if err := f.sendTo(ctx, key, p, dest, now, expired); err != nil {
+	for _, dest := range allowed {
+		if err := f.enqueue(ctx, key, p, dest, expired); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sendTo applies the shared destination rules to one address: the
+// checkDest applies the shared destination rules to one address: the
 // suppression list, then the external-destination check (RFC 9991 §5).
-func (f *FailureReporter) sendTo(ctx context.Context, key []byte, p *pendingFailure, dest string, now time.Time, expired bool) error {
+// It reports whether a report may be queued to dest now; one that may
+// never be is given up.
+func (f *FailureReporter) checkDest(ctx context.Context, key []byte, p *pendingFailure, dest string, now time.Time, expired bool) (bool, error) {
 	var supp bool
 	if err := f.db.View(func(tx *bbolt.Tx) error {
 		supp = suppressed(tx, dest, now)
 		return nil
 	}); err != nil {
-		return err
+		return false, err
 	}
 	if supp {
-		return f.giveUp(ctx, key, p, dest, "suppressed")
+		return false, f.giveUp(ctx, key, p, dest, "suppressed")
 	}
 	switch f.agg.CheckDestination(ctx, p.PolicyDomain, p.OrgDomain, dest) {
 	case DestUnauthorized:
-		return f.giveUp(ctx, key, p, dest, "unauthorized")
+		return false, f.giveUp(ctx, key, p, dest, "unauthorized")
 	case DestRetry:
 		if expired {
-			return f.giveUp(ctx, key, p, dest, "dropped")
+			return false, f.giveUp(ctx, key, p, dest, "dropped")
 		}
-		return nil
+		return false, nil
 	}
-	return f.enqueue(ctx, key, p, dest, expired)
+	return true, nil
 }
 
-// giveUp marks dest handled without a report and counts why.
+// giveUp marks dest handled without a report, gives back its shared
+// charge if it holds one, and counts why.
 func (f *FailureReporter) giveUp(ctx context.Context, key []byte, p *pendingFailure, dest, outcome string) error {
-	err := f.db.Commit(ctx, func(tx *bbolt.Tx) error { return markDone(tx, key, dest) })
+	err := f.db.Commit(ctx, func(tx *bbolt.Tx) error { return markHandled(tx, key, dest, true) })
 	if errors.Is(err, errPendingGone) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	f.releaseShared(ctx, p, dest)
 	failureReportsTotal.WithLabelValues(outcome).Inc()
 	f.log.Info("failure report not sent", "outcome", outcome, "domain", p.HeaderFrom, "dest", dest)
 	return nil

@@ -2,7 +2,6 @@ package reporting
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -13,51 +12,123 @@ import (
 // a cluster together (package cluster), so a burst spread over several MX
 // hosts gets the reports one host alone would send. Each instance still
 // charges its own limits at end of DATA, where nothing may wait on a
-// network database; the shared ones are charged here, off the SMTP path.
+// network database; the shared ones are charged here, off the SMTP path,
+// only for destinations that passed their checks: a report that goes
+// nowhere spends none of the shared budget.
 type SharedLimits interface {
-	// AdmitFailure returns the destinations of a report about a message
-	// from ip for domain that the shared limits admit, and charges them.
-	AdmitFailure(ctx context.Context, domain, ip string, dests []string, at time.Time,
-		perSource time.Duration, perDestDay, perHour int) ([]string, error)
+	// AdmitFailure returns the destinations of c that the shared limits
+	// admit, and charges them.
+	AdmitFailure(ctx context.Context, c FailureCharge) ([]string, error)
+	// ReleaseFailure gives back what AdmitFailure charged for c.Dests, for
+	// a report that was not sent to them after all.
+	ReleaseFailure(ctx context.Context, c FailureCharge) error
 }
 
-// chargeShared asks the shared limits about p's remaining destinations
-// and gives up those refused. While the shared store is unreachable p
-// waits (it is dropped after DropAfter, as for a destination check).
-func (f *FailureReporter) chargeShared(ctx context.Context, key []byte, p *pendingFailure, expired bool) error {
-	dests := p.remaining()
-	admitted, err := f.config().Shared.AdmitFailure(ctx, p.HeaderFrom, p.SourceIP, dests, p.Created,
-		f.lim().perSource, f.lim().perDestDay, f.lim().perHour)
-	if err != nil {
-		f.log.Warn("failure report: shared limits unavailable; the report waits", "domain", p.HeaderFrom, "err", err)
-		if expired {
-			for _, d := range dests {
-				if err := f.giveUp(ctx, key, p, d, "dropped"); err != nil {
-					return err
-				}
-			}
+// FailureCharge is one report's charge against the shared limits: one
+// report per Domain and source IP per PerSource, PerDestDay per address
+// and UTC day, PerHour in all per clock hour (counted at At).
+type FailureCharge struct {
+	Domain, IP string
+	Dests      []string
+	At         time.Time
+	PerSource  time.Duration
+	PerDestDay int
+	PerHour    int
+	// Source: the per-source limit is part of this charge. It is left
+	// out once an earlier charge of the same report paid it, and on a
+	// release while another destination of the report still holds it.
+	Source bool
+}
+
+func (f *FailureReporter) sharedCharge(p *pendingFailure, dests []string) FailureCharge {
+	l := f.lim()
+	return FailureCharge{
+		Domain: p.HeaderFrom, IP: p.SourceIP, Dests: dests, At: p.Created,
+		PerSource: l.perSource, PerDestDay: l.perDestDay, PerHour: l.perHour,
+		Source: len(p.Charged) == 0,
+	}
+}
+
+// chargeShared asks the shared limits about dests, which passed their
+// checks and are about to be queued; it gives up those refused and
+// returns those admitted, recorded in p.Charged. While the shared store
+// is unreachable it returns none: p waits (and is dropped after
+// DropAfter, as for a destination check).
+func (f *FailureReporter) chargeShared(ctx context.Context, key []byte, p *pendingFailure, dests []string, expired bool) ([]string, error) {
+	if p.Shared { // charged whole by an older version
+		return dests, nil
+	}
+	var todo []string
+	for _, d := range dests {
+		if !slices.Contains(p.Charged, d) {
+			todo = append(todo, d)
 		}
+	}
+	if len(todo) == 0 {
+		return dests, nil
+	}
+	admitted, err := f.config().Shared.AdmitFailure(ctx, f.sharedCharge(p, todo))
+	if err != nil {
+		return nil, f.sharedUnavailable(ctx, key, p, dests, expired, err)
+	}
+	if len(admitted) > 0 {
+		if err := f.recordCharged(ctx, key, p, admitted); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for _, d := range dests {
+		if slices.Contains(p.Charged, d) {
+			out = append(out, d)
+		} else if err := f.giveUp(ctx, key, p, d, "rate_limited"); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// sharedUnavailable logs that p waits for the shared store, or drops its
+// destinations once it has waited too long.
+func (f *FailureReporter) sharedUnavailable(ctx context.Context, key []byte, p *pendingFailure, dests []string, expired bool, cause error) error {
+	f.log.Warn("failure report: shared limits unavailable; the report waits", "domain", p.HeaderFrom, "err", cause)
+	if !expired {
 		return nil
 	}
 	for _, d := range dests {
-		if !slices.Contains(admitted, d) {
-			if err := f.giveUp(ctx, key, p, d, "rate_limited"); err != nil {
-				return err
-			}
-			p.Done = append(p.Done, d)
+		if err := f.giveUp(ctx, key, p, d, "dropped"); err != nil {
+			return err
 		}
 	}
-	p.Shared = true
+	return nil
+}
+
+// recordCharged adds dests to p.Charged, in p and in its stored entry, so
+// that a later pass neither charges them again nor forgets to give them
+// back.
+func (f *FailureReporter) recordCharged(ctx context.Context, key []byte, p *pendingFailure, dests []string) error {
+	p.Charged = append(p.Charged, dests...)
 	return f.db.Commit(ctx, func(tx *bbolt.Tx) error {
 		cur, err := getPending(tx, key)
 		if err != nil {
 			return nil // gone meanwhile: nothing left to send
 		}
-		cur.Shared = true
-		v, err := json.Marshal(cur)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(failurePendingBucket).Put(key, v)
+		cur.Charged = p.Charged
+		return updatePending(tx, key, cur)
 	})
+}
+
+// releaseShared gives back the shared charge of dest when p holds one: the
+// report is not sent there after all. The per-source charge goes back with
+// the last destination that held it. A failure is logged: the slot is
+// then spent, as before this existed, and no report is lost.
+func (f *FailureReporter) releaseShared(ctx context.Context, p *pendingFailure, dest string) {
+	if f.config().Shared == nil || !slices.Contains(p.Charged, dest) {
+		return
+	}
+	p.Charged = slices.DeleteFunc(slices.Clone(p.Charged), func(d string) bool { return d == dest })
+	c := f.sharedCharge(p, []string{dest})
+	c.Source = len(p.Charged) == 0 // queued destinations stay in Charged
+	if err := f.config().Shared.ReleaseFailure(ctx, c); err != nil {
+		f.log.Warn("failure report: giving back a shared limit charge", "domain", p.HeaderFrom, "dest", dest, "err", err)
+	}
 }

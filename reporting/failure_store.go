@@ -50,7 +50,12 @@ type pendingFailure struct {
 	// those already queued or given up (unauthorized, suppressed).
 	Dest []string
 	Done []string `json:",omitempty"`
-	// Shared: a cluster's limits (FailureConfig.Shared) were charged.
+	// Charged: destinations that hold a charge of a cluster's limits
+	// (FailureConfig.Shared): queued, or about to be. One given up is
+	// given back and leaves the list.
+	Charged []string `json:",omitempty"`
+	// Shared: an older version charged a cluster's limits for every
+	// destination at once.
 	Shared bool `json:",omitempty"`
 }
 
@@ -111,6 +116,12 @@ var errPendingGone = fmt.Errorf("reporting: pending failure report already handl
 // destination is. It fails with errPendingGone when dest was already
 // handled, so that the queue entry sharing tx is not committed twice.
 func markDone(tx *bbolt.Tx, key []byte, dest string) error {
+	return markHandled(tx, key, dest, false)
+}
+
+// markHandled is markDone; uncharged also takes dest out of Charged (its
+// shared charge is given back).
+func markHandled(tx *bbolt.Tx, key []byte, dest string, uncharged bool) error {
 	p, err := getPending(tx, key)
 	if err != nil {
 		return err
@@ -119,15 +130,22 @@ func markDone(tx *bbolt.Tx, key []byte, dest string) error {
 		return errPendingGone
 	}
 	p.Done = append(p.Done, dest)
-	b := tx.Bucket(failurePendingBucket)
-	if len(p.remaining()) == 0 {
-		return b.Delete(key)
+	if uncharged {
+		p.Charged = slices.DeleteFunc(p.Charged, func(d string) bool { return d == dest })
 	}
+	if len(p.remaining()) == 0 {
+		return tx.Bucket(failurePendingBucket).Delete(key)
+	}
+	return updatePending(tx, key, p)
+}
+
+// updatePending stores p again under key.
+func updatePending(tx *bbolt.Tx, key []byte, p *pendingFailure) error {
 	v, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	return b.Put(key, v)
+	return tx.Bucket(failurePendingBucket).Put(key, v)
 }
 
 // dropPending removes an entry outright (too old, or unreadable).
