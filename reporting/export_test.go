@@ -1,6 +1,7 @@
 package reporting
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -50,3 +51,11 @@ func (x *FailureTestEnv) Delivered() []string {
 
 // Outcome is the failure-report counter for outcome.
 func Outcome(outcome string) float64 { return counterValue(outcome) }
+
+// Deliver attempts what the queue holds, once.
+func (x *FailureTestEnv) Deliver() {
+	x.e.t.Helper()
+	if err := x.e.q.RunOnce(context.Background()); err != nil {
+		x.e.t.Fatal(err)
+	}
+}

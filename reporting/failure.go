@@ -30,8 +30,9 @@ type FailureReporter struct {
 	log    *slog.Logger
 	wake   chan struct{}
 
-	sendMu    sync.Mutex // one SendPending at a time
-	lastPrune time.Time  // guarded by sendMu
+	sendMu    sync.Mutex  // one SendPending at a time
+	lastPrune time.Time   // guarded by sendMu
+	shared    sharedRetry // guarded by sendMu
 }
 
 // NewFailureReporter returns a reporter storing its state in db and sending

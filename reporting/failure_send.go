@@ -24,8 +24,9 @@ const (
 )
 
 // Run sends pending failure reports until ctx ends: when Record stores
-// one, and every SendInterval (for destinations whose check failed
-// temporarily).
+// one, every SendInterval (for destinations whose check failed
+// temporarily), and, while the shared limits of a cluster are
+// unreachable, as soon as they may be back (sharedRetry).
 func (f *FailureReporter) Run(ctx context.Context) {
 	t := time.NewTicker(f.config().SendInterval)
 	defer t.Stop()
@@ -33,13 +34,29 @@ func (f *FailureReporter) Run(ctx context.Context) {
 		if err := f.SendPending(ctx); err != nil && ctx.Err() == nil {
 			f.log.Error("failure reports: sending", "err", err)
 		}
-		select {
-		case <-ctx.Done():
+		if !f.waitNext(ctx, t.C) {
 			return
-		case <-t.C:
-		case <-f.wake:
 		}
 	}
+}
+
+// waitNext waits for the next pass: a wake-up, the ticker, or the retry
+// of the shared limits. It reports false when ctx ended.
+func (f *FailureReporter) waitNext(ctx context.Context, tick <-chan time.Time) bool {
+	var retry <-chan time.Time
+	if d := f.sharedRetryIn(); d > 0 {
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		retry = tm.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tick:
+	case <-retry:
+	case <-f.wake:
+	}
+	return true
 }
 
 // SendPending checks the destinations of every pending report and queues
@@ -50,6 +67,8 @@ func (f *FailureReporter) Run(ctx context.Context) {
 func (f *FailureReporter) SendPending(ctx context.Context) error {
 	f.sendMu.Lock()
 	defer f.sendMu.Unlock()
+	f.shared.startPass()
+	defer f.shared.endPass(f.config().SendInterval)
 	var keys [][]byte
 	if err := f.db.View(func(tx *bbolt.Tx) error {
 		keys = pendingKeys(tx, maxFailureSendBatch)

@@ -3,6 +3,7 @@ package reporting
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -67,9 +68,15 @@ func (f *FailureReporter) chargeShared(ctx context.Context, key []byte, p *pendi
 	if len(todo) == 0 {
 		return dests, nil
 	}
+	if f.shared.down {
+		// Asked already in this pass: the other reports wait as well.
+		return nil, f.sharedUnavailable(ctx, key, p, dests, expired)
+	}
 	admitted, err := f.config().Shared.AdmitFailure(ctx, f.sharedCharge(p, todo))
 	if err != nil {
-		return nil, f.sharedUnavailable(ctx, key, p, dests, expired, err)
+		f.log.Warn("failure reports: shared limits unavailable; reports wait", "err", err)
+		f.shared.down = true
+		return nil, f.sharedUnavailable(ctx, key, p, dests, expired)
 	}
 	if len(admitted) > 0 {
 		if err := f.recordCharged(ctx, key, p, admitted); err != nil {
@@ -87,10 +94,9 @@ func (f *FailureReporter) chargeShared(ctx context.Context, key []byte, p *pendi
 	return out, nil
 }
 
-// sharedUnavailable logs that p waits for the shared store, or drops its
+// sharedUnavailable lets p wait for the shared store, or drops its
 // destinations once it has waited too long.
-func (f *FailureReporter) sharedUnavailable(ctx context.Context, key []byte, p *pendingFailure, dests []string, expired bool, cause error) error {
-	f.log.Warn("failure report: shared limits unavailable; the report waits", "domain", p.HeaderFrom, "err", cause)
+func (f *FailureReporter) sharedUnavailable(ctx context.Context, key []byte, p *pendingFailure, dests []string, expired bool) error {
 	if !expired {
 		return nil
 	}
@@ -131,4 +137,43 @@ func (f *FailureReporter) releaseShared(ctx context.Context, p *pendingFailure, 
 	if err := f.config().Shared.ReleaseFailure(ctx, c); err != nil {
 		f.log.Warn("failure report: giving back a shared limit charge", "domain", p.HeaderFrom, "dest", dest, "err", err)
 	}
+}
+
+// Retrying the shared limits: a report that waits for them (the store was
+// unreachable) is due again after a short delay that doubles while the
+// store stays away, from minSharedRetry up to SendInterval, so that it
+// goes out within moments of the store's return without a pass per
+// report or a busy loop during a long outage.
+const minSharedRetry = time.Second
+
+// sharedRetry is that state, guarded by FailureReporter.sendMu. down is
+// set by the first failed charge of a pass; the other reports of the pass
+// then wait without asking again.
+type sharedRetry struct {
+	down  bool
+	delay time.Duration // after the last pass; 0: nothing waits for the store
+	mu    sync.Mutex    // guards delay for Run, which reads it outside sendMu
+}
+
+func (s *sharedRetry) startPass() { s.down = false }
+
+func (s *sharedRetry) endPass(ceiling time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.down:
+		s.delay = 0
+	case s.delay == 0:
+		s.delay = minSharedRetry
+	default:
+		s.delay = min(2*s.delay, max(ceiling, minSharedRetry))
+	}
+}
+
+// sharedRetryIn is how long until the reports waiting for the shared
+// limits are due again; 0 when none waits.
+func (f *FailureReporter) sharedRetryIn() time.Duration {
+	f.shared.mu.Lock()
+	defer f.shared.mu.Unlock()
+	return f.shared.delay
 }
