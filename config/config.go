@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -243,7 +242,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, &Error{Path: path, Msg: err.Error()}
 	}
-	cfg, err := Parse(data)
+	cfg, err := parse(data, path)
 	if err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {
@@ -251,26 +250,17 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, err
 	}
-	cfg.StateDir = resolveAgainst(path, cfg.StateDir)
 	return cfg, nil
 }
 
-// resolveAgainst makes a relative state_dir relative to the configuration
-// file's directory, not to wherever a command was started: serve under
-// systemd and a one-shot command in a shell must find the same state.
-func resolveAgainst(configPath, dir string) string {
-	if filepath.IsAbs(dir) {
-		return dir
-	}
-	dir = filepath.Join(filepath.Dir(configPath), dir)
-	if abs, err := filepath.Abs(dir); err == nil {
-		return abs
-	}
-	return dir
-}
+// Parse decodes a configuration document (defaults applied) and validates
+// it. Relative paths in it stay relative to the working directory.
+func Parse(data []byte) (*Config, error) { return parse(data, "") }
 
-// Parse decodes a configuration document (defaults applied) and validates it.
-func Parse(data []byte) (*Config, error) {
+// parse is Parse; with configPath set, relative paths in the document are
+// first made relative to that file's directory (see resolvePaths), so that
+// validation checks the files serve will open.
+func parse(data []byte, configPath string) (*Config, error) {
 	cfg := Default()
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -279,6 +269,9 @@ func Parse(data []byte) (*Config, error) {
 			return nil, e
 		}
 		return nil, decodeError(err)
+	}
+	if configPath != "" {
+		cfg.resolvePaths(configPath)
 	}
 	if err := cfg.Validate(); err != nil {
 		var ce *Error

@@ -32,11 +32,21 @@ org_name = "Example"
 	return path
 }
 
+// sealKeys names keyFile absolutely: the configuration lies in a
+// temporary directory, and its relative paths follow it.
 func sealKeys(keyFile string) string {
+	keyFile = absPath(keyFile)
 	return fmt.Sprintf("seal_domain = \"Lists.Example.org\"\nseal_selector = \"arc1\"\nseal_key_file = %q", keyFile)
 }
 
 const keyData = "../../internal/dkimkey/testdata/"
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
 
 func TestARCKeyRecordPrintsWhatToPublish(t *testing.T) {
 	cases := []struct {
@@ -77,8 +87,8 @@ func TestARCSealKeyThatCannotSealIsAConfigError(t *testing.T) {
 	cases := []struct {
 		name, arc, inStderr string
 	}{
-		{"RSA under 1024 bits", sealKeys(keyData + "openssl-rsa768.pem"), "arc.seal_key_file: " + keyData + "openssl-rsa768.pem: RSA key of 768 bits"},
-		{"ECDSA", sealKeys(keyData + "openssl-p256.pem"), "arc.seal_key_file: " + keyData + "openssl-p256.pem: an ECDSA key"},
+		{"RSA under 1024 bits", sealKeys(keyData + "openssl-rsa768.pem"), "arc.seal_key_file: " + absPath(keyData+"openssl-rsa768.pem") + ": RSA key of 768 bits"},
+		{"ECDSA", sealKeys(keyData + "openssl-p256.pem"), "arc.seal_key_file: " + absPath(keyData+"openssl-p256.pem") + ": an ECDSA key"},
 		{"missing file", sealKeys("/nonexistent/arc.pem"), "arc.seal_key_file: /nonexistent/arc.pem: no such file or directory"},
 		{"two of three", "seal_domain = \"example.org\"\nseal_selector = \"s\"", "arc: seal_domain, seal_selector and seal_key_file go together"},
 	}
