@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,49 @@ func TestQueueDeleteLeavesHeldMessages(t *testing.T) {
 	}
 	if _, body := f.get(c, "/queue"); !contains(body, f.held+" is held in quarantine: delete it there.") {
 		t.Errorf("the queue page does not say why:\n%s", body)
+	}
+}
+
+// TestLoginWithoutFormCookieRefused: a login POST without the login
+// form's cookie (a form posted from elsewhere) logs nobody in, even with
+// the right password.
+func TestLoginWithoutFormCookieRefused(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	resp, _ := f.post(c, "/login", url.Values{"csrf": {strings.Repeat("a", 64)}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("login without the form's cookie: %d, want 403", resp.StatusCode)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			t.Fatal("a session cookie was set")
+		}
+	}
+	if resp, _ := f.get(c, "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("overview after the refused login: %d", resp.StatusCode)
+	}
+}
+
+var linkAttr = regexp.MustCompile(`(?i)\b(?:src|href|action)\s*=\s*"([^"]*)"`)
+
+// TestPagesLoadNothingFromAnotherHost: every link, asset and form of
+// every page stays on the console's own origin.
+func TestPagesLoadNothingFromAnotherHost(t *testing.T) {
+	f := newFixture(t)
+	c := f.loggedIn()
+	for _, p := range append(f.pagesWithData(), "/login", "/static/console.css") {
+		_, body := f.get(c, p)
+		links := linkAttr.FindAllStringSubmatch(body, -1)
+		if p == "/" && len(links) == 0 {
+			t.Fatal("no links found on Overview: the pattern is wrong")
+		}
+		for _, m := range links {
+			if !strings.HasPrefix(m[1], "/") && !strings.HasPrefix(m[1], "?") && !strings.HasPrefix(m[1], "#") || strings.HasPrefix(m[1], "//") {
+				t.Errorf("%s refers to %q", p, m[1])
+			}
+		}
+		if strings.Contains(body, "url(") || strings.Contains(body, "@import") {
+			t.Errorf("%s loads from a style rule", p)
+		}
 	}
 }
