@@ -1,70 +1,16 @@
 package queue
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
 )
 
-// startSlowReader is an SMTP server on 127.0.0.1 that answers at once but
-// takes a message in at about rate bytes per second, a little at a time,
-// so that no single write ever waits long.
-func startSlowReader(t *testing.T, rate int) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go slowReading(c, rate)
-		}
-	}()
-	return ln
-}
-
-func slowReading(c net.Conn, rate int) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	r := bufio.NewReaderSize(c, 4096)
-	say := func(s string) { c.Write([]byte(s + "\r\n")) }
-	say("220 slowread.test ESMTP")
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		switch strings.ToUpper(strings.SplitN(strings.TrimSpace(line), " ", 2)[0]) {
-		case "EHLO":
-			say("250 slowread.test")
-		case "DATA":
-			say("354 go on")
-			chunk := rate / 10
-			for {
-				if _, err := io.CopyN(io.Discard, r, int64(chunk)); err != nil {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		default:
-			say("250 2.0.0 ok")
-		}
-	}
-}
-
 // A server that takes the message in a trickle cannot hold a delivery
 // longer than a data block's timeout plus the size at the minimum rate.
 func TestMinimumTransferRate(t *testing.T) {
 	db, dir := openDB(t)
-	ln := startSlowReader(t, 640<<10)
+	ln := startSlowSMTP(t, slowSMTP{DataRate: 640 << 10})
 	cfg := testConfig(dir)
 	cfg.RelayAddr = ln.Addr().String()
 	cfg.CommandTimeout = 3 * time.Second
