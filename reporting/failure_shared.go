@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"dmarcgate/internal/ipkey"
 )
 
 // SharedLimits charges the failure-report limits for all the instances of
@@ -26,7 +28,8 @@ type SharedLimits interface {
 }
 
 // FailureCharge is one report's charge against the shared limits: one
-// report per Domain and source IP per PerSource, PerDestDay per address
+// report per Domain and source IP (an IPv6 one by its prefix, as the
+// local limit keys it) per PerSource, PerDestDay per address
 // and UTC day, PerHour in all per clock hour (counted at At).
 type FailureCharge struct {
 	Domain, IP string
@@ -44,7 +47,7 @@ type FailureCharge struct {
 func (f *FailureReporter) sharedCharge(p *pendingFailure, dests []string) FailureCharge {
 	l := f.lim()
 	return FailureCharge{
-		Domain: p.HeaderFrom, IP: p.SourceIP, Dests: dests, At: p.Created,
+		Domain: p.HeaderFrom, IP: ipkey.Key(p.SourceIP, l.v6Prefix), Dests: dests, At: p.Created,
 		PerSource: l.perSource, PerDestDay: l.perDestDay, PerHour: l.perHour,
 		Source: len(p.Charged) == 0,
 	}
