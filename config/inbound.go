@@ -27,6 +27,9 @@ func (c *Config) validateInbound() error {
 		if _, err := mail.ParseAddress(a); err != nil || !strings.Contains(a, "@") {
 			return bad("inbound_reports.addresses", "%q is not an email address", r.Addresses[i])
 		}
+		if !acceptedDomain(c.SMTP.AcceptDomains, a[strings.LastIndexByte(a, '@')+1:]) {
+			return bad("inbound_reports.addresses", "%q is outside smtp.accept_domains: mail to it would be refused (550 5.7.1)", r.Addresses[i])
+		}
 		r.Addresses[i] = a
 	}
 	for i, d := range r.Domains {
@@ -43,4 +46,16 @@ func (c *Config) validateInbound() error {
 		return bad("inbound_reports.retention", "must be at least 24h")
 	}
 	return nil
+}
+
+// acceptedDomain reports whether RCPT TO a domain d passes accept (the
+// normalized smtp.accept_domains: exact names, ".domain" for subdomains),
+// as the SMTP server matches it: a report address must be one we take.
+func acceptedDomain(accept []string, d string) bool {
+	for _, a := range accept {
+		if d == a || strings.HasPrefix(a, ".") && len(d) > len(a) && strings.HasSuffix(d, a) && d[len(d)-len(a)-1] != '.' {
+			return true
+		}
+	}
+	return false
 }
