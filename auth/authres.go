@@ -67,8 +67,8 @@ func ParseAuthResults(value string) (authservID string, methods []MethodResult, 
 }
 
 // ForgedResults returns the byte ranges of the Authentication-Results
-// fields of a header block that claim authservID (compared without case,
-// after comments and a version are set aside). RFC 8601 §5: a border MTA
+// fields of a header block that claim authservID (compared without case
+// or a trailing dot, after comments and a version are set aside). RFC 8601 §5: a border MTA
 // removes them, since only it may speak for its authserv-id. The rest of
 // such a field need not parse.
 func ForgedResults(header []byte, authservID string) []Range {
@@ -78,11 +78,18 @@ func ForgedResults(header []byte, authservID string) []Range {
 	var out []Range
 	for _, f := range fieldsNamed(header, "Authentication-Results") {
 		p := &arParser{s: f.Value()}
-		if id, ok := p.authservID(); ok && strings.EqualFold(id, authservID) {
+		if id, ok := p.authservID(); ok && sameAuthservID(id, authservID) {
 			out = append(out, Range{Start: f.Start, End: f.End})
 		}
 	}
 	return out
+}
+
+// sameAuthservID compares two authserv-ids without case and without a
+// trailing dot: "mx.example.org." names the same host, and a reader
+// that makes domain names absolute would take it for ours.
+func sameAuthservID(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
 }
 
 // arParser is a cursor over an Authentication-Results field body.

@@ -77,6 +77,7 @@ func TestForgedResults(t *testing.T) {
 		"authentication-results:   MX.Example.ORG (forged) 1;\r\n\tdkim=pass header.d=bank.example\r\n" + // 2: ours, folded
 		"Authentication-Results: \"mx.example.org\"; none\r\n" + // 3: ours, quoted
 		"Authentication-Results: mx.example.org.evil; none\r\n" +
+		"Authentication-Results: MX.example.org.; dkim=pass\r\n" + // ours, with a trailing dot
 		"Authentication-Results: mx.example.org;garbage that does not parse (\r\n" + // 5: ours
 		"X-Authentication-Results: mx.example.org; none\r\n" +
 		"Authentication-Results:\r\n" +
@@ -92,6 +93,7 @@ func TestForgedResults(t *testing.T) {
 		"Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=a.example\r\n",
 		"authentication-results:   MX.Example.ORG (forged) 1;\r\n\tdkim=pass header.d=bank.example\r\n",
 		"Authentication-Results: \"mx.example.org\"; none\r\n",
+		"Authentication-Results: MX.example.org.; dkim=pass\r\n",
 		"Authentication-Results: mx.example.org;garbage that does not parse (\r\n",
 	}
 	if !reflect.DeepEqual(got, want) {
