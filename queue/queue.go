@@ -169,6 +169,7 @@ type Queue struct {
 	hosts         *hostSlots    // outbound deliveries in progress per MX address
 	memory        *memoryBudget // bodies being received, in memory
 	spool         *memoryBudget // bodies being received, in spool files; nil: no bound
+	free          freeSpace     // state_dir's free space, looked up at most once a second
 
 	run runState
 }

@@ -3,6 +3,8 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 )
 
 // ErrStorageFull: the gateway has no room for another message now: the
@@ -21,11 +23,35 @@ func (q *Queue) StorageLow() error {
 	if q.cfg.MinFreeSpace <= 0 {
 		return nil
 	}
-	free, ok := freeBytes(q.cfg.Dir)
+	free, ok := q.free.bytes(q.cfg.Dir, time.Now())
 	if ok && free < q.cfg.MinFreeSpace {
 		return fmt.Errorf("%w: %d bytes free on %s, below min_free_space", ErrStorageFull, free, q.cfg.Dir)
 	}
 	return nil
+}
+
+// freeSpace remembers the last statfs of state_dir for a second: every
+// MAIL asks, and a second of mail cannot eat a sensible min_free_space.
+type freeSpace struct {
+	at   atomic.Int64 // UnixNano of the lookup; 0: none yet
+	free atomic.Int64 // bytes free then; < 0: the lookup failed
+}
+
+// freeSpaceTTL is how long a lookup of the free space holds.
+const freeSpaceTTL = time.Second
+
+func (f *freeSpace) bytes(dir string, now time.Time) (int64, bool) {
+	if at := f.at.Load(); at != 0 && now.UnixNano()-at < int64(freeSpaceTTL) {
+		free := f.free.Load()
+		return free, free >= 0
+	}
+	free, ok := freeBytes(dir)
+	if !ok {
+		free = -1
+	}
+	f.free.Store(free)
+	f.at.Store(now.UnixNano())
+	return free, ok
 }
 
 // SpoolInFlight is what bodies being received hold in spool files now.
