@@ -3,6 +3,8 @@ package queue
 import (
 	"log/slog"
 	"strconv"
+
+	"dmarcgate/internal/logattr"
 )
 
 // The delivery line names what a postmaster needs to follow a message
@@ -50,9 +52,9 @@ func attemptAttrs(res []result) []slog.Attr {
 			errText = replyText(r.err)
 		}
 	}
-	attrs := []slog.Attr{slog.Any("to", rcpts)}
+	attrs := []slog.Attr{logattr.Strings("to", rcpts)}
 	if len(failed) > 0 && len(failed) < len(res) {
-		attrs = append(attrs, slog.Any("failed", failed[:min(len(failed), maxLogRcpts)]))
+		attrs = append(attrs, logattr.Strings("failed", failed[:min(len(failed), maxLogRcpts)]))
 	}
 	if reply != "" {
 		attrs = append(attrs, slog.String("reply", logText(reply)))

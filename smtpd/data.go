@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"dmarcgate/auth"
+	"dmarcgate/internal/logattr"
 	"dmarcgate/policy"
 	"dmarcgate/queue"
 	"dmarcgate/reporting"
@@ -296,7 +297,7 @@ func (s *session) logMessage(v *Verdict, header []byte, size int64) messageLog {
 		// record names the term at fault).
 		attrs = append(attrs, slog.String("spf_reason", v.SPF.Err))
 	}
-	attrs = append(attrs, slog.Any("dkim", dkim),
+	attrs = append(attrs, logattr.Strings("dkim", dkim),
 		slog.String("dmarc", string(v.Decision.Result)), slog.String("policy", string(v.Decision.PolicyInForce)),
 		slog.String("disposition", string(disp)), slog.String("action", string(v.Action)),
 		slog.String("why", v.Decision.Why))

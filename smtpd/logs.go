@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"dmarcgate/internal/logattr"
 )
 
 // Refusals a client can provoke at will (a dictionary attack on RCPT, a
@@ -144,7 +146,7 @@ const maxLogRcpts = 20
 // message by grepping for an address.
 func rcptAttrs(attrs []slog.Attr, rcpts []string) []slog.Attr {
 	if len(rcpts) <= maxLogRcpts {
-		return append(attrs, slog.Any("to", rcpts))
+		return append(attrs, logattr.Strings("to", rcpts))
 	}
-	return append(attrs, slog.Any("to", rcpts[:maxLogRcpts]), slog.Int("rcpts_total", len(rcpts)))
+	return append(attrs, logattr.Strings("to", rcpts[:maxLogRcpts]), slog.Int("rcpts_total", len(rcpts)))
 }
