@@ -1099,7 +1099,11 @@ func (c *Conn) handleBdat(arg string) {
 
 	chunk := io.LimitReader(c.text.R, int64(size))
 	src := &readErrReader{r: chunk}
-	n, err := io.Copy(c.bdatPipe, src)
+	// (dmarcgate patch) A pooled buffer: io.Copy would allocate 32 KiB
+	// per chunk, since src hides the LimitedReader that sizes its buffer.
+	buf := chunkBuffers.Get().(*[]byte)
+	n, err := io.CopyBuffer(c.bdatPipe, src, *buf)
+	chunkBuffers.Put(buf)
 	if err == nil && n < int64(size) {
 		// (dmarcgate patch) The client's side ended inside the chunk: the
 		// message is not the one it declared (RFC 3030 §2).
@@ -1435,6 +1439,12 @@ func (c *Conn) reset() {
 
 // readErrReader keeps the error of reading the client, apart from the
 // errors of the writer it is copied to. (dmarcgate patch)
+// chunkBuffers are the copy buffers of BDAT chunks. (dmarcgate patch)
+var chunkBuffers = sync.Pool{New: func() interface{} {
+	b := make([]byte, 32<<10)
+	return &b
+}}
+
 type readErrReader struct {
 	r   io.Reader
 	err error
