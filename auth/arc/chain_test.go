@@ -175,3 +175,26 @@ func TestChainKeyFailures(t *testing.T) {
 		t.Errorf("SERVFAIL: %+v", r)
 	}
 }
+
+func TestMayHaveARC(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{
+		{"", false},
+		{"From: a\r\n\r\n", false},
+		{"ARC-Seal: i=1\r\n", true},
+		{"From: a\r\narc-message-signature: x\r\n", true},
+		{"From: a\r\nArC-Authentication-Results: i=1\r\n", true},
+		{"From: a\r\n ARC-Seal: folded into From\r\n", true}, // harmless
+		{" ARC-Seal: i=1\r\n", true},
+		{"\vARC-Seal: i=1\r\n", true}, // a name is trimmed of any space
+		{"X-ARC-Seal: i=1\r\n", false},
+		{"From: a\nARC-Seal: bare LF\n", true},
+		{"ARC", false},
+	} {
+		if got := mayHaveARC([]byte(c.header)); got != c.want {
+			t.Errorf("mayHaveARC(%q) = %v, want %v", c.header, got, c.want)
+		}
+	}
+}

@@ -93,6 +93,11 @@ func FuzzARCHeader(f *testing.F) {
 		if len(c.sets) > MaxInstances {
 			t.Fatalf("%d sets", len(c.sets))
 		}
+		if !mayHaveARC(header) {
+			if sets, err := collectSets(auth.HeaderFields(header)); sets != nil || err != nil {
+				t.Fatalf("mayHaveARC missed a chain: %d sets, %v", len(sets), err)
+			}
+		}
 	})
 }
 

@@ -1,11 +1,13 @@
 package arc
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"unicode"
 
 	"dmarcgate/auth"
 	"dmarcgate/resolver"
@@ -82,6 +84,9 @@ type bodyHash struct {
 // Begin reads the header block of a message and checks the chain's
 // structure, so that a malformed chain costs no body hashing and no DNS.
 func (v *Verifier) Begin(header []byte) *Check {
+	if !mayHaveARC(header) {
+		return &Check{v: v} // most mail: no field list built for nothing
+	}
 	c := &Check{v: v, fields: auth.HeaderFields(header)}
 	c.sets, c.err = collectSets(c.fields)
 	if c.err == nil && c.sets != nil {
@@ -91,6 +96,25 @@ func (v *Verifier) Begin(header []byte) *Check {
 		c.err = c.prepareBody()
 	}
 	return c
+}
+
+// mayHaveARC reports whether a line of the header block starts, after
+// any white space, with "ARC-" in any case: a cheap look before the fields
+// are split. A folded line that starts so is a false positive, which
+// costs only the split.
+func mayHaveARC(header []byte) bool {
+	for len(header) > 0 {
+		line := bytes.TrimLeftFunc(header, unicode.IsSpace) // as auth.HeaderFields trims names
+		if len(line) >= 4 && bytes.EqualFold(line[:4], []byte("arc-")) {
+			return true
+		}
+		i := bytes.IndexByte(header, '\n')
+		if i < 0 {
+			return false
+		}
+		header = header[i+1:]
+	}
+	return false
 }
 
 // HasChain reports whether the message carries ARC fields at all.
