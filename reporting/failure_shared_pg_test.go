@@ -12,9 +12,9 @@ import (
 )
 
 // joinCluster is a cluster instance on a fresh PostgreSQL database.
-func joinCluster(t *testing.T) *cluster.Cluster {
+func joinCluster(t *testing.T, dsn string) *cluster.Cluster {
 	t.Helper()
-	c, err := cluster.Open(cluster.Config{DSN: pgtest.Database(t), Instance: "mx1"})
+	c, err := cluster.Open(cluster.Config{DSN: dsn, Instance: "mx1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func joinCluster(t *testing.T) *cluster.Cluster {
 // next domain's report still goes out (README: "one to an unauthorised
 // external address costs nothing", in a cluster too).
 func TestSharedLimitsChargeOnlyWhatIsSent(t *testing.T) {
-	cl := joinCluster(t)
+	cl := joinCluster(t, pgtest.Database(t))
 	e := reporting.NewFailureTestEnv(t, func(c *reporting.FailureConfig) {
 		c.MaxPerHour = 1
 		c.Shared = cl
@@ -56,7 +56,7 @@ func TestSharedLimitsChargeOnlyWhatIsSent(t *testing.T) {
 // admitted but this instance's own limits then refuse gives its shared
 // charge back, the per-source one with it.
 func TestSharedChargeGivenBackWhenNotQueued(t *testing.T) {
-	cl := joinCluster(t)
+	cl := joinCluster(t, pgtest.Database(t))
 	e := reporting.NewFailureTestEnv(t, func(c *reporting.FailureConfig) {
 		c.MaxPerHour = 1
 		c.Shared = cl

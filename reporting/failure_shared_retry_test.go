@@ -49,14 +49,7 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 // their return, not at the next send interval (an hour here).
 func TestSharedLimitsRetriedSoonAfterOutage(t *testing.T) {
 	proxy, dsn := pgtest.StartProxy(t, pgtest.Database(t))
-	cl, err := cluster.Open(cluster.Config{DSN: dsn, Instance: "mx1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	if err := cl.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	cl := joinCluster(t, dsn)
 	logs := &lockedBuffer{}
 	e := reporting.NewFailureTestEnv(t, func(c *reporting.FailureConfig) {
 		c.Shared = cl
@@ -109,14 +102,7 @@ func (c *countingShared) AdmitFailure(ctx context.Context, fc reporting.FailureC
 // (each asking could cost a connect timeout).
 func TestSharedOutageAskedOncePerPass(t *testing.T) {
 	proxy, dsn := pgtest.StartProxy(t, pgtest.Database(t))
-	cl, err := cluster.Open(cluster.Config{DSN: dsn, Instance: "mx1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	if err := cl.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	cl := joinCluster(t, dsn)
 	shared := &countingShared{Cluster: cl}
 	e := reporting.NewFailureTestEnv(t, func(c *reporting.FailureConfig) { c.Shared = shared })
 	for _, d := range []string{"a.example", "b.example", "c.example"} {
