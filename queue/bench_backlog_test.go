@@ -1,9 +1,7 @@
 package queue
 
 import (
-	"context"
 	"net"
-	"strings"
 	"testing"
 	"time"
 )
@@ -24,25 +22,11 @@ func BenchmarkEnqueueBacklog(b *testing.B) {
 		cfg.RelayAddr = closedPort(b)
 		q := newQueue(b, db, cfg)
 		start(b, q)
-		body := []byte(origHeader + "\r\n" + strings.Repeat(strings.Repeat("b", 62)+"\r\n", 4096/64))
 		name := "backlog=0"
 		if backlog > 0 {
 			name = "backlog=300k"
 		}
-		b.Run(name, func(b *testing.B) {
-			b.SetParallelism(8)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					w := q.NewBody()
-					w.Write(body)
-					m := &Message{Route: RouteRelay, From: "a@sender.test", To: []string{"b@example.test"}}
-					if _, err := q.Enqueue(context.Background(), m, w, nil); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
+		b.Run(name, func(b *testing.B) { enqueueParallel(b, q) })
 	}
 }
 

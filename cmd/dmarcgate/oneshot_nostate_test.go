@@ -24,6 +24,10 @@ func TestEveryOneShotCommandNeedsTheDatabase(t *testing.T) {
 	}
 	state := filepath.Join(dir, "state")
 	for _, args := range [][]string{
+		{"queue", "list"},
+		{"queue", "flush"},
+		{"quarantine", "list"},
+		{"reports", "preview"},
 		{"queue", "show", "0000000000000"},
 		{"queue", "delete", "0000000000000"},
 		{"quarantine", "release", "0000000000000"},

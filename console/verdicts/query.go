@@ -25,26 +25,40 @@ func (f *Filter) match(r *Record) bool {
 
 // Recent returns up to limit verdicts that match f, newest first.
 func (r *Ring) Recent(f Filter, limit int) ([]Record, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	var out []Record
-	err := r.db.View(func(tx *bbolt.Tx) error {
+	err := r.newestFirst(func(k, v []byte) bool {
+		var rec Record
+		if json.Unmarshal(v, &rec) != nil {
+			return true // one damaged entry must not hide the rest
+		}
+		if f.match(&rec) {
+			rec.Seq = binary.BigEndian.Uint64(k)
+			out = append(out, rec)
+		}
+		return len(out) < limit
+	})
+	return out, err
+}
+
+// newestFirst calls fn with each stored verdict, newest first, while fn
+// returns true.
+func (r *Ring) newestFirst(fn func(k, v []byte) bool) error {
+	return r.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(ringBucket)
 		if b == nil {
 			return nil
 		}
 		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-			var rec Record
-			if json.Unmarshal(v, &rec) != nil {
-				continue // one damaged entry must not hide the rest
-			}
-			if f.match(&rec) {
-				rec.Seq = binary.BigEndian.Uint64(k)
-				out = append(out, rec)
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if !fn(k, v) {
+				break
 			}
 		}
 		return nil
 	})
-	return out, err
 }
 
 // Get returns the verdict numbered seq.
@@ -92,20 +106,16 @@ func (r *Ring) Briefs(limit int) ([]Brief, error) {
 // storedBriefs reads up to limit verdicts from the ring, oldest first,
 // decoding only the fields of a Brief.
 func (r *Ring) storedBriefs(limit int) ([]Brief, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
 	var out []Brief
-	err := r.db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(ringBucket)
-		if b == nil {
-			return nil
+	err := r.newestFirst(func(_, v []byte) bool {
+		var br Brief
+		if json.Unmarshal(v, &br) == nil {
+			out = append(out, br)
 		}
-		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-			var br Brief
-			if json.Unmarshal(v, &br) == nil {
-				out = append(out, br)
-			}
-		}
-		return nil
+		return len(out) < limit
 	})
 	slices.Reverse(out)
 	return out, err
